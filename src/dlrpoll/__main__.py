@@ -1,0 +1,7 @@
+"""``python -m dlrpoll``."""
+
+import sys
+
+from dlrpoll.cli import main
+
+sys.exit(main())

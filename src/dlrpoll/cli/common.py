@@ -1,0 +1,75 @@
+"""Options and helpers shared by the subcommands: config, logging, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from dlrpoll.config import LoadedConfig, load_config
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: $DLRPOLL_CONFIG, ./dlrpoll.toml, ~/.config/dlrpoll/config.toml)",
+    )
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """--quiet, --log-level, --log-format, accepted by every subcommand."""
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    parser.add_argument(
+        "--log-format", default="text", choices=["text", "json"], help="json for log shippers"
+    )
+
+
+def config_from(args: argparse.Namespace) -> LoadedConfig:
+    return load_config(getattr(args, "config", None))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    level = "ERROR" if getattr(args, "quiet", False) else getattr(args, "log_level", "INFO")
+    handler = logging.StreamHandler(sys.stderr)
+    if getattr(args, "log_format", "text") == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+class Output:
+    """Progress and results for people; ``--quiet`` turns progress off."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            print(text)
+
+    def result(self, text: str) -> None:
+        print(text)

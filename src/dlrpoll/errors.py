@@ -1,0 +1,99 @@
+"""dlrpoll's exceptions: every error a user can see is one of these.
+
+Third-party exceptions (``poplib.error_proto``, ``ssl.SSLError``, ``OSError``, zeep's
+``Fault`` and ``TransportError``, SQLAlchemy's ``OperationalError``) are mapped into this
+tree once, where the I/O happens, with ``raise ... from exc``. Messages name the source,
+the item and what to do about it.
+
+    DlrpollError
+    ├── ConfigError               the configuration is wrong; nothing was polled
+    ├── ParseError                one raw item is not a receipt we can read (quarantined)
+    ├── StoreError                the database refused or failed
+    │   ├── SchemaTooNewError     the file was written by a newer dlrpoll
+    │   └── StorageFullError      the disk or filesystem is full
+    └── SourceError               a source failed; carries ``source``
+        ├── TemporarySourceError  worth retrying within the same poll
+        │   ├── SourceConnectError    refused, reset, unreachable before anything was consumed
+        │   └── SourceTimeoutError    a socket operation timed out
+        ├── PermanentSourceError  retrying will not help until someone changes something
+        │   ├── SourceAuthError       credentials rejected
+        │   ├── SourceTLSError        certificate or TLS handshake rejected
+        │   ├── SourceProtocolError   the server said no (-ERR, SOAP fault, HTTP error)
+        │   └── SourceResponseError   the response is not what the configuration expects
+        └── PossibleLossError     a destructive call's response was lost: receipts may have
+                                  been marked read on the server and are not in the journal
+"""
+
+from __future__ import annotations
+
+
+class DlrpollError(Exception):
+    """Base class of every error dlrpoll raises on purpose."""
+
+
+class ConfigError(DlrpollError):
+    """The configuration is invalid. ``problems`` lists every error by key path."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+class ParseError(DlrpollError):
+    """A raw item could not be read as a receipt. The message says what is wrong and what to do."""
+
+
+class StoreError(DlrpollError):
+    """The database failed or refused an operation."""
+
+
+class SchemaTooNewError(StoreError):
+    """The database file was written by a newer dlrpoll than this one."""
+
+
+class StorageFullError(StoreError):
+    """The database's disk is full; nothing was acknowledged to the source."""
+
+
+class SourceError(DlrpollError):
+    """A source failed. ``source`` names the configured source."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        super().__init__(f"source {source!r}: {message}")
+
+
+class TemporarySourceError(SourceError):
+    """A failure that may go away on its own; retried within the poll."""
+
+
+class SourceConnectError(TemporarySourceError):
+    """Could not connect, or the connection dropped before anything was consumed."""
+
+
+class SourceTimeoutError(TemporarySourceError):
+    """A network operation exceeded its timeout."""
+
+
+class PermanentSourceError(SourceError):
+    """A failure that needs a person: retrying will not help."""
+
+
+class SourceAuthError(PermanentSourceError):
+    """The server rejected the credentials."""
+
+
+class SourceTLSError(PermanentSourceError):
+    """The certificate was rejected or the TLS handshake failed."""
+
+
+class SourceProtocolError(PermanentSourceError):
+    """The server answered with an error (POP3 -ERR, SOAP fault, HTTP status)."""
+
+
+class SourceResponseError(PermanentSourceError):
+    """The server's answer is not what the configuration says to expect."""
+
+
+class PossibleLossError(SourceError):
+    """A destructive fetch was sent but its response was lost: receipts may be gone."""

@@ -1,0 +1,9 @@
+"""The store: journal, receipts, dedupe, poll runs and source claims, in one SQL database.
+
+SQLite by default (WAL, busy timeout, synchronous FULL); nothing here depends on SQLite
+beyond the pragmas, so a PostgreSQL URL works too.
+"""
+
+from dlrpoll.store.store import JournalEntry, ParsedRaw, PollRun, Store, StoreCounts
+
+__all__ = ["JournalEntry", "ParsedRaw", "PollRun", "Store", "StoreCounts"]
