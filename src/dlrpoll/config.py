@@ -223,7 +223,7 @@ class Pop3SourceConfig(_SourceBase):
         if self.tls == "none" and not self.allow_plaintext:
             raise ValueError(
                 'tls = "none" sends the password in clear; set allow_plaintext = true '
-                "to accept that, or use tls = \"ssl\" or \"starttls\""
+                'to accept that, or use tls = "ssl" or "starttls"'
             )
         return self
 
@@ -262,8 +262,7 @@ class SoapSourceConfig(_SourceBase):
         unknown = set(v) - {"remote_id", "body", "sender", "received_at"}
         if unknown:
             raise ValueError(
-                f"unknown field name(s) {sorted(unknown)}; "
-                "use remote_id, body, sender, received_at"
+                f"unknown field name(s) {sorted(unknown)}; use remote_id, body, sender, received_at"
             )
         if "body" not in v:
             raise ValueError("must name the element holding the receipt text as body")

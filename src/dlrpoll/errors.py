@@ -11,6 +11,7 @@ the item and what to do about it.
     ├── StoreError                the database refused or failed
     │   ├── SchemaTooNewError     the file was written by a newer dlrpoll
     │   └── StorageFullError      the disk or filesystem is full
+    ├── ShutdownRequested         the process was asked to stop while a poll waited
     └── SourceError               a source failed; carries ``source``
         ├── TemporarySourceError  worth retrying within the same poll
         │   ├── SourceConnectError    refused, reset, unreachable before anything was consumed
@@ -53,6 +54,10 @@ class SchemaTooNewError(StoreError):
 
 class StorageFullError(StoreError):
     """The database's disk is full; nothing was acknowledged to the source."""
+
+
+class ShutdownRequested(DlrpollError):
+    """The process was asked to stop while a poll was waiting (between retries)."""
 
 
 class SourceError(DlrpollError):

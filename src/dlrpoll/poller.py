@@ -98,7 +98,9 @@ class Parser:
         if item.parse_error is not None:
             return ParsedRaw(raw_id, (), item.parse_error)
         try:
-            return ParsedRaw(raw_id, parse_payload(item.payload, item.format, self.profile, self.tz))
+            return ParsedRaw(
+                raw_id, parse_payload(item.payload, item.format, self.profile, self.tz)
+            )
         except ParseError as exc:
             return ParsedRaw(raw_id, (), str(exc))
 
@@ -116,7 +118,11 @@ def _parseable(entries: Sequence[tuple[int, RawItem]], parser: Parser) -> list[P
 
 
 def _store_items(
-    store: Store, cfg: SourceConfig, parser: Parser, items: Sequence[RawItem], now: datetime,
+    store: Store,
+    cfg: SourceConfig,
+    parser: Parser,
+    items: Sequence[RawItem],
+    now: datetime,
     tally: _Tally,
 ) -> None:
     entries = store.journal(cfg.name, items, now) if items else []
@@ -127,8 +133,14 @@ def _store_items(
 
 
 def _open_envelope(
-    store: Store, cfg: SourceConfig, source: Source, parser: Parser, raw_id: int,
-    envelope: RawItem, clock: Clock, tally: _Tally,
+    store: Store,
+    cfg: SourceConfig,
+    source: Source,
+    parser: Parser,
+    raw_id: int,
+    envelope: RawItem,
+    clock: Clock,
+    tally: _Tally,
 ) -> None:
     """Split a committed envelope into its items, journal and store them, then mark the
     envelope done. A crash before the last step repeats the work harmlessly."""
@@ -151,9 +163,12 @@ def complete_unprocessed(
         return
     log.info(
         "source %s: completing %d journaled item(s) from an interrupted poll",
-        cfg.name, len(pending),
+        cfg.name,
+        len(pending),
     )
-    plain = [(raw_id, item) for raw_id, _src, item in pending if item.format not in CONTAINER_FORMATS]
+    plain = [
+        (raw_id, item) for raw_id, _src, item in pending if item.format not in CONTAINER_FORMATS
+    ]
     if plain:
         tally.add(store.store_parsed(cfg.name, cfg.scope, _parseable(plain, parser), clock()))
     for raw_id, _src, item in pending:
@@ -162,8 +177,13 @@ def complete_unprocessed(
 
 
 def _process_batch(
-    store: Store, cfg: SourceConfig, source: Source, parser: Parser, batch: Batch,
-    clock: Clock, tally: _Tally,
+    store: Store,
+    cfg: SourceConfig,
+    source: Source,
+    parser: Parser,
+    batch: Batch,
+    clock: Clock,
+    tally: _Tally,
 ) -> None:
     if batch.envelope is not None:
         [entry] = store.journal(cfg.name, [batch.envelope], clock())
@@ -207,13 +227,26 @@ def poll_source(
     finally:
         outcome = "error" if error else "ok"
         result = PollResult(
-            cfg.name, outcome, tally.fetched, tally.stored, tally.duplicates, tally.quarantined, error
+            cfg.name,
+            outcome,
+            tally.fetched,
+            tally.stored,
+            tally.duplicates,
+            tally.quarantined,
+            error,
         )
         try:
             store.record_poll(
                 PollRun(
-                    cfg.name, started, clock(), outcome, tally.fetched, tally.stored,
-                    tally.duplicates, tally.quarantined, error,
+                    cfg.name,
+                    started,
+                    clock(),
+                    outcome,
+                    tally.fetched,
+                    tally.stored,
+                    tally.duplicates,
+                    tally.quarantined,
+                    error,
                 )
             )
         except StoreError as exc:
@@ -242,7 +275,9 @@ def reparse(
         # cannot be fixed by a new profile
         rows = [(r, i) for r, i in rows if i.format not in UNREPARSEABLE_FORMATS]
         results = _parseable([(r, _clear(i)) for r, i in rows], parser)
-        out[cfg.name] = store.store_parsed(cfg.name, cfg.scope, results, clock()) if results else StoreCounts()
+        out[cfg.name] = (
+            store.store_parsed(cfg.name, cfg.scope, results, clock()) if results else StoreCounts()
+        )
     return out
 
 

@@ -90,9 +90,7 @@ class Store:
         raise NotImplementedError
 
     # -- scheduling ------------------------------------------------------------------------
-    def claim(
-        self, source: str, *, now: datetime, interval: float, ttl: float, owner: str
-    ) -> bool:
+    def claim(self, source: str, *, now: datetime, interval: float, ttl: float, owner: str) -> bool:
         """Atomically claim ``source`` for a poll starting ``now``. Refused when its last poll
         started less than ``interval`` seconds ago or another live claim holds it; a claim
         older than ``ttl`` seconds has expired."""
