@@ -15,7 +15,7 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="config file (default: $DLRPOLL_CONFIG, ./dlrpoll.toml, ~/.config/dlrpoll/config.toml)",
+        help="config file (default: $DLRPOLL_CONFIG, ./dlrpoll.toml, ~/.config/dlrpoll/...)",
     )
 
 
