@@ -1,0 +1,187 @@
+"""SMPP Appendix B receipt text: ``id:… sub:… dlvrd:… submit date:… done date:… stat:… err:…
+text:…``.
+
+Real SMSCs bend the format, so besides the standard order (read by one precompiled regular
+expression, the fast path) this reads fields in any order and any subset beyond ``id`` and
+``stat``, keys in any case, ``text:`` anywhere (empty, or with spaces and colons), 10-, 12- and
+16-character dates, and a short prefix before ``id:``. Trailing NULs and whitespace are the
+caller's to strip (:func:`dlrpoll.receipts.parse.parse_text` does).
+
+Where a key appears twice, the first one counts and the later one is part of the value before
+it, so a ``text:`` holding ``stat:`` does not change the status.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import tzinfo
+
+from dlrpoll.errors import ParseError
+from dlrpoll.receipts.dates import SECONDS as _SECONDS
+from dlrpoll.receipts.dates import minute_cache, smpp_date
+from dlrpoll.receipts.model import Receipt, make_receipt
+from dlrpoll.receipts.profiles import Profile
+
+FORMAT = "smpp"
+
+# The standard order, as the SMPP specification shows it: the fast path. Values are checked
+# in Python (counts, dates) rather than by the pattern, which keeps the match cheap.
+_STANDARD = re.compile(
+    r"(?<![A-Za-z0-9_])id:(\S*) sub:(\S*) dlvrd:(\S*) submit date:(\S*) done date:(\S*) "
+    r"stat:(\S*) err:(\S*) text:",
+    re.ASCII,
+)
+_STANDARD_MATCH = _STANDARD.match
+_KEY = re.compile(
+    r"(?<![A-Za-z0-9_])(id|sub|dlvrd|submit[ _-]?date|done[ _-]?date|stat|err|text)[ \t]*:",
+    re.ASCII | re.IGNORECASE,
+)
+_CANONICAL = {
+    "id": "id",
+    "sub": "sub",
+    "dlvrd": "dlvrd",
+    "stat": "stat",
+    "err": "err",
+    "text": "text",
+}
+# Any two of these make a text an Appendix B receipt rather than something else.
+_SNIFF = re.compile(r"(?<![A-Za-z0-9_])(?:id|stat)[ \t]*:", re.ASCII | re.IGNORECASE)
+
+
+def looks_like_smpp(text: str) -> bool:
+    """Whether ``text`` has the ``id:`` and ``stat:`` keys of an Appendix B receipt."""
+    keys = {m.group(0)[:2].lower() for m in _SNIFF.finditer(text)}
+    return len(keys) == 2
+
+
+def _key_name(raw: str) -> str:
+    low = raw.lower()
+    got = _CANONICAL.get(low)
+    if got is not None:
+        return got
+    return "submit date" if low.startswith("submit") else "done date"
+
+
+def _count(value: str | None, what: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if not (value.isdigit() and value.isascii()):
+        raise ParseError(f"{what}: {value!r} is not a number of messages")
+    return int(value)
+
+
+# "0".."999" and "000".."999" as ints: a dict lookup is cheaper than int() per field
+_COUNTS = {**{str(i): i for i in range(1000)}, **{f"{i:03d}": i for i in range(1000)}}
+
+
+def parse_standard(text: str, profile: Profile, tz: tzinfo) -> Receipt | None:
+    """The fast path: a receipt in the standard order, or ``None`` if ``text`` is not one.
+
+    Most receipts take this path, so it avoids every call it can: one regex match, the
+    date cache looked up in place (see :func:`dlrpoll.receipts.dates.smpp_date`, which
+    handles everything but a 10- or 12-digit date whose minute is already cached), and
+    :func:`make_receipt`.
+    """
+    m = _STANDARD_MATCH(text)
+    if m is None:
+        m = _STANDARD.search(text)
+        if m is None or _KEY.search(text, 0, m.start()) is not None:
+            return None
+    message_id, sub, dlvrd, submitted, done, stat, err = m.groups()
+    if not message_id:
+        raise ParseError("empty id: the receipt must name the message it is about")
+    if not stat:
+        raise ParseError("empty stat: the receipt must say the message's state")
+    entry = profile._state_map.get(stat) or profile.status(stat)
+    # the two dates, inline: a cached minute, plus the seconds for a 12-digit date
+    minutes = minute_cache(tz)
+    submitted_at = minutes.get(submitted[:10])
+    if submitted_at is not None and len(submitted) != 10:
+        step = _SECONDS.get(submitted[10:]) if len(submitted) == 12 else None
+        submitted_at = None if step is None else submitted_at + step
+    if submitted_at is None:
+        submitted_at = smpp_date(submitted, tz, "submit date")
+    done_at = minutes.get(done[:10])
+    if done_at is not None and len(done) != 10:
+        step = _SECONDS.get(done[10:]) if len(done) == 12 else None
+        done_at = None if step is None else done_at + step
+    if done_at is None:
+        done_at = smpp_date(done, tz, "done date")
+    nsub = _COUNTS.get(sub)
+    ndlvrd = _COUNTS.get(dlvrd)
+    return make_receipt(
+        message_id,
+        entry.state,
+        entry.final,
+        stat,
+        FORMAT,
+        err or None,
+        submitted_at,
+        done_at,
+        _count(sub, "sub") if nsub is None else nsub,
+        _count(dlvrd, "dlvrd") if ndlvrd is None else ndlvrd,
+        None,
+        None,
+        None,
+        text[m.end() :].strip(),
+    )
+
+
+def parse_smpp(text: str, profile: Profile, tz: tzinfo) -> Receipt:
+    """One Appendix B receipt from its text (already stripped of trailing NULs/whitespace)."""
+    got = parse_standard(text, profile, tz)
+    if got is not None:
+        return got
+    return _parse_any_order(text, profile, tz)
+
+
+def _parse_any_order(text: str, profile: Profile, tz: tzinfo) -> Receipt:
+    # first occurrence of each key; later ones belong to the value before them
+    found: list[tuple[str, int, int]] = []
+    seen: set[str] = set()
+    for m in _KEY.finditer(text):
+        name = _key_name(m.group(1))
+        if name not in seen:
+            seen.add(name)
+            found.append((name, m.start(), m.end()))
+    values: dict[str, str] = {}
+    for i, (name, _start, end) in enumerate(found):
+        stop = found[i + 1][1] if i + 1 < len(found) else len(text)
+        segment = text[end:stop]
+        if name == "text":
+            values[name] = segment.strip()
+        else:
+            tokens = segment.split(None, 1)
+            values[name] = tokens[0] if tokens else ""
+    if "id" not in values:
+        raise ParseError(
+            "no id: field; an SMPP receipt reads 'id:… sub:… dlvrd:… submit date:… "
+            "done date:… stat:… err:… text:…' (or pick a key/value profile with --profile)"
+        )
+    if "stat" not in values:
+        raise ParseError("no stat: field; an SMPP receipt must say the message's state (stat:…)")
+    message_id = values["id"]
+    if not message_id:
+        raise ParseError("empty id: the receipt must name the message it is about")
+    stat = values["stat"]
+    if not stat:
+        raise ParseError("empty stat: the receipt must say the message's state")
+    entry = profile.status(stat)
+    submitted = values.get("submit date")
+    done = values.get("done date")
+    return Receipt(
+        message_id,
+        entry.state,
+        entry.final,
+        stat,
+        FORMAT,
+        values.get("err") or None,
+        smpp_date(submitted, tz, "submit date") if submitted else None,
+        smpp_date(done, tz, "done date") if done else None,
+        _count(values.get("sub"), "sub"),
+        _count(values.get("dlvrd"), "dlvrd"),
+        None,
+        None,
+        None,
+        values.get("text"),
+    )

@@ -1,0 +1,203 @@
+"""SMPP Appendix B text: the seed's sample, the oddities real SMSCs send, and bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dlrpoll.errors import ParseError
+from dlrpoll.receipts import BUILTIN_PROFILES, Receipt, State, parse_payload
+from dlrpoll.receipts.dates import smpp_date
+from dlrpoll.receipts.model import make_receipt
+from tests.receipts.conftest import fixture_bytes, fixture_lines
+
+SMPP = BUILTIN_PROFILES["smpp"]
+
+
+def one(raw: bytes, profile=SMPP, tz=UTC) -> Receipt:  # type: ignore[no-untyped-def]
+    [receipt] = parse_payload(raw, "text", profile, tz)
+    return receipt
+
+
+def test_seed_sample() -> None:
+    r = one(fixture_bytes("smpp_appendix_b.txt"))
+    when = datetime(2017, 2, 28, 14, 24, tzinfo=UTC)
+    assert r == Receipt(
+        message_id="123A456B",
+        state=State.DELIVERED,
+        final=True,
+        provider_status="DELIVRD",
+        format="smpp",
+        error_code="0",
+        submitted_at=when,
+        done_at=when,
+        sub=1,
+        dlvrd=1,
+        text="",
+    )
+
+
+def test_oddities() -> None:
+    got = [one(line) for line in fixture_lines("smpp_oddities.txt")]
+    by_id = {r.message_id: r for r in got}
+    # id verbatim (leading zeros, case, dashes); text with spaces and colons
+    r = by_id["0012-ab-CD"]
+    assert r.text == "Hello: world, see you at 10:30"
+    assert r.done_at == datetime(2024, 1, 2, 15, 30, 45, tzinfo=UTC)
+    assert r.error_code == "000"
+    # any order, a subset of fields, error code verbatim
+    r = by_id["77"]
+    assert (r.state, r.error_code, r.sub, r.submitted_at) == (
+        State.UNDELIVERABLE,
+        "00B",
+        None,
+        None,
+    )
+    # keys in any case
+    r = by_id["88"]
+    assert (r.state, r.sub, r.dlvrd, r.error_code, r.text) == (State.EXPIRED, 1, 0, "0000", "")
+    # text: in the middle
+    assert by_id["89"].text == "first words"
+    assert by_id["89"].error_code == "000"
+    # full SMPP absolute time with quarter-hour offsets and tenths
+    r = by_id["90"]
+    assert r.submitted_at == datetime(2024, 1, 2, 15, 30, 45, 100000, timezone(timedelta(hours=1)))
+    assert r.done_at == datetime(2024, 1, 2, 16, 30, 45, 200000, timezone(timedelta(hours=-2)))
+    assert r.state is State.ACCEPTED and r.final  # SMPP's ACCEPTED is final
+    # all-zero dates are absent
+    assert (by_id["91"].submitted_at, by_id["91"].done_at) == (None, None)
+    # a prefix before id:, and a full state name
+    assert by_id["92"].state is State.DELIVERED and by_id["92"].provider_status == "DELIVERED"
+    # a vendor word; an intermediate state
+    assert by_id["93"].state is State.UNDELIVERABLE and by_id["93"].final
+    assert by_id["94"].state is State.ENROUTE and not by_id["94"].final
+    # keys inside text: do not override the real ones
+    r = by_id["95"]
+    assert (r.message_id, r.state, r.text) == ("95", State.DELIVERED, "stat:UNDELIV id:999")
+
+
+def test_trailing_nuls_and_whitespace() -> None:
+    r = one(fixture_bytes("smpp_trailing_nuls.bin"))
+    assert (r.message_id, r.text, r.state) == ("96", "", State.DELIVERED)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    list(
+        zip(
+            fixture_lines("smpp_bad.txt"),
+            ["empty id", "no stat: field", "unknown status 'Borked'", "not a valid date", "sub:"],
+            strict=True,
+        )
+    ),
+)
+def test_bad_receipts_say_what_is_wrong(line: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
+        parse_payload(line, "text", SMPP, UTC)
+
+
+def test_unknown_status_in_user_profile_names_the_fix() -> None:
+    from dlrpoll.receipts import build_profiles
+
+    acme = build_profiles({"acme": {"format": "smpp", "states": {"7": "DELIVERED"}}})["acme"]
+    with pytest.raises(
+        ParseError, match=r"unknown status 'Borked' — add it to profiles.acme.states"
+    ):
+        parse_payload(b"id:1 stat:Borked", "text", acme, UTC)
+
+
+def test_utf16_is_refused_with_a_reason() -> None:
+    with pytest.raises(ParseError, match="looks like UTF-16 bytes, not text"):
+        parse_payload("id:1 stat:DELIVRD".encode("utf-16"), "text", SMPP, UTC)
+    with pytest.raises(ParseError, match="UTF-16"):
+        parse_payload("id:1 stat:DELIVRD".encode("utf-16-le"), "text", SMPP, UTC)
+
+
+def test_dates_without_zone_use_the_given_zone_and_profile_zone_wins() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    r = one(b"id:1 stat:DELIVRD done date:2407011200", tz=paris)
+    assert r.done_at == datetime(2024, 7, 1, 12, 0, tzinfo=paris)
+    assert r.done_at is not None and r.done_at.utcoffset() == timedelta(hours=2)
+    from dlrpoll.receipts import build_profiles
+
+    tokyo = build_profiles({"t": {"format": "smpp", "timezone": "Asia/Tokyo"}})["t"]
+    r = one(b"id:1 stat:DELIVRD done date:2407011200", profile=tokyo, tz=paris)
+    assert r.done_at is not None and r.done_at.utcoffset() == timedelta(hours=9)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2401021530", datetime(2024, 1, 2, 15, 30, tzinfo=UTC)),
+        ("240102153059", datetime(2024, 1, 2, 15, 30, 59, tzinfo=UTC)),
+        ("240102153059900+", datetime(2024, 1, 2, 15, 30, 59, 900000, UTC)),
+        (
+            "240102153059922-",
+            datetime(2024, 1, 2, 15, 30, 59, 900000, timezone(-timedelta(hours=5, minutes=30))),
+        ),
+        ("0000000000", None),
+        ("000000000000000+", None),
+        ("000001000000000R", None),  # relative time: absent (documented)
+    ],
+)
+def test_smpp_dates(value: str, expected: datetime | None) -> None:
+    assert smpp_date(value, UTC) == expected
+    assert smpp_date(value, UTC) == expected  # again, from the cache
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2413011200", "240102156000", "240102153060", "24010215301", "2401021530451", "abcdefghij"],
+)
+def test_bad_smpp_dates(value: str) -> None:
+    for _ in range(2):  # the second time the minute may be cached
+        with pytest.raises(ParseError):
+            smpp_date(value, UTC)
+
+
+def test_fast_and_slow_paths_agree() -> None:
+    standard = (
+        b"id:1 sub:002 dlvrd:001 submit date:2401021530 done date:240102153112 "
+        b"stat:DELIVRD err:000 text:hi: there"
+    )
+    odd = (
+        b"ID:1 SUB:002 DLVRD:001 SUBMIT DATE:2401021530 DONE DATE:240102153112 "
+        b"STAT:DELIVRD ERR:000 TEXT:hi: there"
+    )
+    assert one(standard) == one(odd)
+
+
+def test_make_receipt_is_an_ordinary_frozen_receipt() -> None:
+    args = (
+        "1",
+        State.DELIVERED,
+        True,
+        "DELIVRD",
+        "smpp",
+        "0",
+        None,
+        None,
+        1,
+        1,
+        None,
+        None,
+        None,
+        "",
+    )
+    fast = make_receipt(*args)
+    assert type(fast) is Receipt
+    assert fast == Receipt(*args) and hash(fast) == hash(Receipt(*args))
+    with pytest.raises(AttributeError):
+        fast.message_id = "2"  # type: ignore[misc]
+
+
+def test_unknown_format_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="unknown payload format 'soap-envelope'"):
+        parse_payload(b"id:1 stat:DELIVRD", "soap-envelope", SMPP, UTC)
+
+
+def test_empty_payload() -> None:
+    with pytest.raises(ParseError, match="empty receipt"):
+        parse_payload(b" \x00\r\n", "text", SMPP, UTC)
