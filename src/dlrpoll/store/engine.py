@@ -1,0 +1,149 @@
+"""The engine: a database URL to a SQLAlchemy engine, and database errors to ours.
+
+Everything SQLite-specific in dlrpoll is in this module:
+
+- ``journal_mode=WAL``: readers (reports, the ``sqlite3`` shell) never block the poller and
+  the poller never blocks them;
+- ``synchronous=FULL``: a commit is on disk before the poller acknowledges anything to a
+  source (a POP3 ``DELE``, a SOAP read flag), so a power cut cannot lose a receipt the
+  provider has already let go of. One kind of write may ask for ``NORMAL`` instead
+  (:data:`RELAXED`): storing parsed receipts, which the journal can always redo. In WAL
+  mode a NORMAL commit survives any process crash; a power cut can roll back only such
+  commits made after the last FULL one, never the FULL one itself (WAL frames are
+  checksummed in sequence), and the rolled-back raw rows are then simply unprocessed
+  again and completed by the next poll;
+- ``busy_timeout``: a second writer waits for the lock instead of failing at once;
+- ``foreign_keys=ON``;
+- write transactions start with ``BEGIN IMMEDIATE``: a deferred transaction that reads
+  first and writes later cannot wait for the lock in WAL mode (it fails with "database is
+  locked" at once when another writer committed in between), an immediate one waits.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.pool import StaticPool
+
+from dlrpoll.errors import StorageFullError, StoreError
+
+#: Execution option that marks a connection's transaction as a writer (``BEGIN IMMEDIATE``);
+#: its value is :data:`DURABLE` or :data:`RELAXED`.
+WRITE_OPTION = "dlrpoll_write"
+DURABLE = "durable"
+RELAXED = "relaxed"
+
+_SQLITE_FULL = 13
+
+
+def describe(url: URL) -> str:
+    """How messages name the database: the file for SQLite, the URL without password else."""
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
+def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or any SQLAlchemy URL), SQLite tuned as
+    the module docstring says."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(
+            f"{url!r} is not a database URL; write sqlite:///PATH or set [database] path"
+        ) from exc
+    kwargs: dict[str, Any] = {}
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
+        # the driver's own timeout is the busy timeout until the pragma below runs
+        kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
+        if parsed.database in (None, "", ":memory:"):
+            # one shared connection, or every thread would see its own empty database
+            kwargs["poolclass"] = StaticPool
+        else:
+            # the daemon runs many polls at once and a writer holds its connection while it
+            # waits for the lock; SQLite connections are cheap, so never make one wait twice
+            kwargs.update(pool_size=5, max_overflow=100, pool_timeout=busy_timeout + 30)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreError(
+            f"{describe(parsed)}: no database driver for {parsed.drivername!r}; install it "
+            f"(PostgreSQL: pip install psycopg) or use sqlite:///PATH"
+        ) from exc
+    if sqlite:
+        _tune_sqlite(engine, busy_timeout)
+    return engine
+
+
+def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
+    ms = int(busy_timeout * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # let SQLAlchemy's begin event below issue BEGIN, not the driver's implicit one
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {ms}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = FULL")
+            cur.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(WRITE_OPTION)
+        if mode:
+            # set on every write, so a relaxed one never leaks into the next durable one
+            level = "NORMAL" if mode == RELAXED else "FULL"
+            conn.exec_driver_sql(f"PRAGMA synchronous = {level}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def map_error(exc: BaseException, where: str, busy_timeout: float) -> StoreError:
+    """Our error for a database failure: names the database and says what to do."""
+    orig: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc
+    text = str(orig).strip() or type(orig).__name__
+    lowered = text.lower()
+    code = getattr(orig, "sqlite_errorcode", None)
+    if (
+        code == _SQLITE_FULL
+        or "database or disk is full" in lowered
+        or (isinstance(orig, OSError) and orig.errno == errno.ENOSPC)
+        or "no space left on device" in lowered
+    ):
+        return StorageFullError(
+            f"{where}: the disk holding the database is full ({text}); nothing was "
+            f"acknowledged to any source; free space on that filesystem and poll again"
+        )
+    if "database is locked" in lowered or "database table is locked" in lowered:
+        return StoreError(
+            f"{where}: database is locked: another process has held the write lock for "
+            f"longer than the busy timeout ({busy_timeout:g}s) (a sqlite3 shell or report "
+            f"left inside a write transaction, or another poller); end its transaction "
+            f"(`fuser {where}` shows who has the file open) or raise [database] busy_timeout"
+        )
+    if "unable to open database file" in lowered:
+        return StoreError(
+            f"{where}: cannot open the database file; check that its directory exists and "
+            f"is writable by this user (SQLite also writes FILE-wal and FILE-shm beside it)"
+        )
+    if "readonly database" in lowered:
+        return StoreError(
+            f"{where}: the database file is read-only for this user; the poller needs write "
+            f"access to the file, its directory and the FILE-wal and FILE-shm beside it"
+        )
+    if "file is not a database" in lowered or "malformed" in lowered:
+        return StoreError(
+            f"{where}: not a valid SQLite database ({text}); check [database] path, or "
+            f"restore the file from a backup"
+        )
+    return StoreError(f"{where}: database error: {text}")

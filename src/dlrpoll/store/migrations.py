@@ -1,0 +1,104 @@
+"""Schema versions: ``PRAGMA user_version`` on SQLite, forward migrations at open.
+
+A new database is created at :data:`SCHEMA_VERSION` in one go. An older one is brought up
+step by step, every step in the one transaction that also writes the new version, so a
+failure leaves the file exactly as it was. A file from a newer dlrpoll is refused untouched.
+
+To change the schema: change ``tables.py``, add ``STEPS[n]`` that turns version ``n - 1``
+into ``n`` (ALTER TABLE, DROP and CREATE VIEW ...), bump :data:`SCHEMA_VERSION`, and
+document the change in the README's schema section.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Connection, inspect, text
+from sqlmodel import SQLModel
+
+from dlrpoll.errors import SchemaTooNewError, StoreError
+from dlrpoll.store import tables
+
+log = logging.getLogger(__name__)
+
+#: The schema this dlrpoll writes.
+SCHEMA_VERSION = 1
+
+#: ``STEPS[n]`` upgrades a database at version ``n - 1`` to version ``n`` (n >= 2).
+STEPS: dict[int, Callable[[Connection], None]] = {}
+
+#: Where databases other than SQLite keep the version (they have no ``user_version``).
+VERSION_TABLE = "dlrpoll_schema"
+
+
+def _is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def read_version(conn: Connection) -> int:
+    """The schema version of the database ``conn`` is connected to; 0 when it has none."""
+    if _is_sqlite(conn):
+        return int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return 0
+    got = conn.execute(text(f"SELECT max(version) FROM {VERSION_TABLE}")).scalar()
+    return int(got or 0)
+
+
+def _write_version(conn: Connection, version: int) -> None:
+    if _is_sqlite(conn):
+        # an integer we produce, never user input; PRAGMA takes no bound parameters
+        conn.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+        return
+    conn.execute(text(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL)"))
+    conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
+    conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version) VALUES (:v)"), {"v": version})
+
+
+def too_new(where: str, version: int) -> SchemaTooNewError:
+    return SchemaTooNewError(
+        f"{where}: the database is at schema version {version}, written by a newer dlrpoll; "
+        f"this dlrpoll reads versions up to {SCHEMA_VERSION}. Upgrade dlrpoll (the file was "
+        f"left unchanged)"
+    )
+
+
+def create_current(conn: Connection) -> None:
+    """Create every table, index and view of the current schema."""
+    SQLModel.metadata.create_all(conn, tables=list(tables.TABLES))
+    for sql in tables.VIEWS.values():
+        conn.execute(text(sql))
+
+
+def _check_empty(conn: Connection, where: str) -> None:
+    names = set(inspect(conn).get_table_names()) | set(inspect(conn).get_view_names())
+    if not _is_sqlite(conn):
+        # a shared server database holds other applications' tables; only ours matter
+        names &= {t.name for t in tables.TABLES} | set(tables.VIEWS)
+    if names:
+        shown = ", ".join(sorted(names)[:5])
+        raise StoreError(
+            f"{where}: the database has tables ({shown}) but no dlrpoll schema version, so it "
+            f"is not a dlrpoll database; point [database] at a new file"
+        )
+
+
+def migrate(conn: Connection, where: str) -> int:
+    """Bring the database to :data:`SCHEMA_VERSION` inside ``conn``'s (write) transaction.
+    Returns the version found before."""
+    found = read_version(conn)
+    if found > SCHEMA_VERSION:
+        raise too_new(where, found)
+    if found == SCHEMA_VERSION:
+        return found
+    if found == 0:
+        _check_empty(conn, where)
+        log.info("%s: creating the dlrpoll schema, version %d", where, SCHEMA_VERSION)
+        create_current(conn)
+    else:
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            log.info("%s: migrating the schema to version %d", where, version)
+            STEPS[version](conn)
+    _write_version(conn, SCHEMA_VERSION)
+    return found

@@ -1,0 +1,123 @@
+"""A poller SIGKILLed between journal commit and receipt storage loses nothing."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, timedelta
+from pathlib import Path
+
+from dlrpoll.config import LoadedConfig, parse_settings
+from dlrpoll.poller import Parser, poll_source
+from dlrpoll.rawitem import RawItem
+from dlrpoll.receipts import BUILTIN_PROFILES
+from dlrpoll.sources import Batch, KnownIds
+from dlrpoll.store import ParsedRaw, Store
+
+from .helpers import at, receipt, rows
+
+CHILD = Path(__file__).with_name("crash_child.py")
+
+
+class ReceiptParser(Parser):
+    """Reads the child's ``receipt M<n>`` payloads without the real parsers."""
+
+    def __init__(self) -> None:
+        super().__init__(BUILTIN_PROFILES["smpp"], UTC)
+
+    def parse(self, raw_id: int, item: RawItem) -> ParsedRaw:
+        message_id = item.payload.decode().removeprefix("receipt ")
+        return ParsedRaw(raw_id, [receipt(message_id)])
+
+
+class Mailbox:
+    """A source that offers the same items again, as a mailbox never acknowledged would."""
+
+    name = "box"
+
+    def __init__(self, items: list[RawItem]) -> None:
+        self.items = items
+        self.acknowledged: list[str | None] = []
+
+    @contextmanager
+    def open(self) -> Iterator[Mailbox]:
+        yield self
+
+    def batches(self, known: KnownIds) -> Iterator[Batch]:
+        seen = known([i.remote_id for i in self.items if i.remote_id])
+        yield Batch(items=[i for i in self.items if i.remote_id not in seen], known=sorted(seen))
+
+    def acknowledge(self, batch: Batch) -> None:
+        self.acknowledged.extend([i.remote_id for i in batch.items] + list(batch.known))
+
+    def split(self, envelope: RawItem) -> list[RawItem]:
+        return []
+
+
+def config() -> LoadedConfig:
+    settings = parse_settings(
+        {
+            "sources": [
+                {
+                    "name": "box",
+                    "kind": "pop3",
+                    "host": "127.0.0.1",
+                    "username": "dlr",
+                    "password": {"env": "UNUSED"},
+                }
+            ]
+        }
+    )
+    return LoadedConfig(settings=settings, path=None, secrets={})
+
+
+def test_a_killed_poller_is_completed_by_the_next_run_without_duplicates(db_path: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), str(db_path), "50"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().split() == ["journaled", "50"]
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        for stream in (child.stdin, child.stdout):
+            if stream is not None:
+                stream.close()
+    assert child.returncode == -signal.SIGKILL
+    assert rows(db_path, "SELECT count(*), count(receipts) FROM raw_messages") == [(50, 0)]
+
+    # the next run: the mailbox still offers everything (nothing was acknowledged), plus one
+    offered = [RawItem(f"uid-{i}", f"receipt M{i}".encode(), "text") for i in range(51)]
+    mailbox = Mailbox(offered)
+    cfg = config()
+    with Store(f"sqlite:///{db_path}") as store:
+        result = poll_source(
+            cfg,
+            cfg.settings.sources[0],
+            mailbox,  # type: ignore[arg-type]
+            store,
+            clock=lambda: at(300),
+            parser=ReceiptParser(),
+        )
+        assert (result.outcome, result.stored, result.duplicates) == ("ok", 51, 0)
+        assert len(mailbox.acknowledged) == 51
+        assert list(store.unprocessed()) == []
+        # and again: nothing new, nothing twice
+        again = poll_source(
+            cfg,
+            cfg.settings.sources[0],
+            Mailbox(offered),  # type: ignore[arg-type]
+            store,
+            clock=lambda: at(300) + timedelta(minutes=5),
+            parser=ReceiptParser(),
+        )
+        assert (again.outcome, again.fetched, again.stored) == ("ok", 0, 0)
+    assert rows(db_path, "SELECT count(*), count(DISTINCT message_id) FROM receipts") == [(51, 51)]
+    assert rows(db_path, "SELECT count(*) FROM raw_messages WHERE receipts = 1") == [(51,)]
