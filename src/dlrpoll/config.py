@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from dlrpoll.errors import ConfigError
+from dlrpoll.receipts import BUILTIN_PROFILES, build_profiles
 
 #: Providers forbid polling more often than this; there is deliberately no override.
 MIN_INTERVAL_SECONDS = 120
@@ -249,11 +250,16 @@ class SoapSourceConfig(_SourceBase):
     )
     batch_limit: int = Field(default=300, ge=1)
     max_batches: int = Field(default=10, ge=1)
-    #: two-phase mode: the peek operation and the operation that sets the read flag
+    #: two-phase mode: the peek operation, where its one message is in the result (dotted
+    #: path like ``items``; empty when the result is the message), and the operation that sets
+    #: the read flag with the message's remote id as its ``ack_arg`` argument
     peek_operation: str = "GetTopMessageNoReset"
+    peek_items: str = ""
     ack_operation: str = "SetMessageReadFlag"
     ack_arg: str = "messageId"
     max_response_size: Size = 32 * 1024 * 1024
+    #: a CA bundle for a provider whose certificate a private CA signed (verification stays on)
+    ca_file: str | None = None
     profile: str = "upside"
 
     @field_validator("fields")
@@ -267,6 +273,15 @@ class SoapSourceConfig(_SourceBase):
         if "body" not in v:
             raise ValueError("must name the element holding the receipt text as body")
         return v
+
+    @model_validator(mode="after")
+    def _two_phase_needs_ids(self) -> SoapSourceConfig:
+        if self.mode == "two-phase" and "remote_id" not in self.fields:
+            raise ValueError(
+                'mode = "two-phase" sets the read flag by message id: name its element in '
+                "fields.remote_id"
+            )
+        return self
 
 
 SourceConfig = Annotated[Pop3SourceConfig | SoapSourceConfig, Field(discriminator="kind")]
@@ -362,7 +377,14 @@ def _format_errors(exc: ValidationError) -> list[str]:
             msg = "is required"
         elif err["type"] == "extra_forbidden":
             msg = "is not a known setting (check the spelling)"
-        line = f"{_key_path(tuple(err['loc']))}: {msg}"
+        path = _key_path(tuple(err["loc"]))
+        if err["type"] == "union_tag_invalid":
+            path += ".kind"
+            msg = f'{err["input"].get("kind")!r} is not a source kind; use "pop3" or "soap"'
+        elif err["type"] == "union_tag_not_found":
+            path += ".kind"
+            msg = 'is required: "pop3" or "soap"'
+        line = f"{path}: {msg}"
         if line not in problems:
             problems.append(line)
     return problems
@@ -422,12 +444,33 @@ def _resolve_secrets(settings: Settings, path: Path | None) -> dict[tuple[str, .
     return secrets
 
 
+def check_profiles(settings: Settings) -> None:
+    """Every ``[profiles.NAME]`` builds and every source names a known profile."""
+    problems: list[str] = []
+    try:
+        known = set(build_profiles({n: p.model_dump() for n, p in settings.profiles.items()}))
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        known = set(BUILTIN_PROFILES) | set(settings.profiles)
+    builtin = ", ".join(BUILTIN_PROFILES)
+    for i, src in enumerate(settings.sources):
+        if src.profile not in known:
+            problems.append(
+                f"sources[{i}].profile: unknown profile {src.profile!r}; built-in: {builtin}; "
+                f"or define [profiles.{src.profile}]"
+            )
+    if problems:
+        raise ConfigError(problems)
+
+
 def parse_settings(data: Mapping[str, Any]) -> Settings:
     """Validate a parsed TOML document; every problem is reported by key path."""
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc)) from None
+    check_profiles(settings)
+    return settings
 
 
 def load_config(

@@ -17,12 +17,18 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from dlrpoll.config import LoadedConfig, SourceConfig
-from dlrpoll.errors import DlrpollError, ParseError, SourceError, StoreError
+from dlrpoll.errors import (
+    DlrpollError,
+    ParseError,
+    PermanentSourceError,
+    StoreError,
+)
 from dlrpoll.rawitem import RawItem
 from dlrpoll.receipts import Profile, build_profiles, parse_payload
 from dlrpoll.sources import Batch, Source
@@ -146,7 +152,9 @@ def _open_envelope(
     envelope done. A crash before the last step repeats the work harmlessly."""
     try:
         items = source.split(envelope)
-    except SourceError as exc:
+    except PermanentSourceError as exc:
+        # only a verdict on the envelope itself quarantines it: a temporary failure (the
+        # WSDL could not be fetched) leaves it unprocessed for the next poll
         store.quarantine(raw_id, str(exc))
         tally.quarantined += 1
         raise
@@ -201,8 +209,10 @@ def poll_source(
     clock: Clock = utcnow,
     owner: str | None = None,
     parser: Parser | None = None,
+    stop: threading.Event | None = None,
 ) -> PollResult:
-    """Poll ``source`` once, if its claim is granted, and record the run."""
+    """Poll ``source`` once, if its claim is granted, and record the run. When ``stop`` is
+    set (daemon shutdown), the poll ends after the batch it is on has been acknowledged."""
     owner = owner or default_owner()
     started = clock()
     ttl = claim_ttl(cfg)
@@ -221,6 +231,10 @@ def poll_source(
             for batch in session.batches(lambda ids: store.known_remote_ids(cfg.name, ids)):
                 _process_batch(store, cfg, source, parser, batch, clock, tally)
                 session.acknowledge(batch)
+                if stop is not None and stop.is_set():
+                    # a safe point: everything fetched so far is committed and acknowledged
+                    log.info("source %s: stopping after this batch (shutdown)", cfg.name)
+                    break
     except DlrpollError as exc:
         error = str(exc)
         log.error("source %s: poll failed: %s", cfg.name, error)  # noqa: G004
@@ -251,7 +265,12 @@ def poll_source(
             )
         except StoreError as exc:
             log.error("source %s: could not record the poll run: %s", cfg.name, exc)
-        store.release(cfg.name, owner)
+        try:
+            store.release(cfg.name, owner)
+        except StoreError as exc:
+            # a full disk or a locked database must not turn a recorded error into a crash;
+            # the claim expires by itself after claim_ttl
+            log.error("source %s: could not release the claim: %s", cfg.name, exc)
     log.info("poll %s", result.line())
     return result
 
