@@ -235,9 +235,25 @@ def poll_source(
                     # a safe point: everything fetched so far is committed and acknowledged
                     log.info("source %s: stopping after this batch (shutdown)", cfg.name)
                     break
+                if (clock() - started).total_seconds() > ttl:
+                    # the claim has expired: past here another poller may take the source
+                    # over. A slow link (latency or a trickle under the read timeout, on
+                    # every call) would otherwise stretch a big backlog without bound.
+                    log.warning(
+                        "source %s: stopping after this batch: the poll has outlived its "
+                        "claim (%gs); the rest waits for the next poll",
+                        cfg.name,
+                        ttl,
+                    )
+                    break
     except DlrpollError as exc:
         error = str(exc)
-        log.error("source %s: poll failed: %s", cfg.name, error)  # noqa: G004
+        log.error("source %s: poll failed: %s", cfg.name, error)
+    except Exception as exc:
+        # a bug of ours: record the poll as failed (never "ok"), then let it surface
+        error = f"internal error: {type(exc).__name__}: {exc}; please report this"
+        log.exception("source %s: poll failed with an internal error", cfg.name)
+        raise
     finally:
         outcome = "error" if error else "ok"
         result = PollResult(

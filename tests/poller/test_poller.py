@@ -185,3 +185,24 @@ def test_envelope_is_journaled_before_it_is_split(
         tmp_path, "select parse_error from raw_messages where payload = x'3c6261642f3e'"
     )
     assert "expected NewSMSMessage" in reason
+
+
+def test_an_internal_error_is_recorded_as_error_not_ok(
+    config: LoadedConfig, store: Store, tmp_path: Path
+) -> None:
+    class Broken(FakeSource):
+        def split(self, envelope: RawItem) -> list[RawItem]:
+            raise RuntimeError("boom")
+
+        @contextmanager
+        def open(self) -> Iterator[FakeSession]:  # type: ignore[override]
+            session = FakeSession(self)
+            session.batches = lambda known: iter(  # type: ignore[method-assign]
+                [Batch(envelope=RawItem(None, b"x", "soap-envelope"))]
+            )
+            yield session
+
+    with pytest.raises(RuntimeError):
+        poll_source(config, config.settings.sources[0], Broken([]), store, clock=Clock())
+    [(outcome, error)] = rows(tmp_path, "select outcome, error from poll_runs")
+    assert outcome == "error" and "internal error: RuntimeError: boom" in error
