@@ -6,6 +6,7 @@ Each subcommand lives in its own module with a ``register(subparsers)`` function
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -57,3 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # a bug of ours: one line for the user, the traceback for the report
+        logging.getLogger("dlrpoll").debug("internal error", exc_info=True)
+        print(
+            f"Error: internal error: {type(exc).__name__}: {exc}; please report it with "
+            "the output of the same command run with --log-level DEBUG",
+            file=sys.stderr,
+        )
+        return 70
