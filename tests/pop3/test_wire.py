@@ -1,0 +1,159 @@
+"""The pipelined POP3 reader on its own: framing, dot-unstuffing, limits, in-flight bounds.
+No sockets: a scripted byte stream that arrives in chunks of any size."""
+
+from __future__ import annotations
+
+import poplib
+import socket
+import ssl
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dlrpoll.errors import (
+    SourceAuthError,
+    SourceConnectError,
+    SourceProtocolError,
+    SourceTimeoutError,
+    SourceTLSError,
+)
+from dlrpoll.sources.pop3 import map_error
+from dlrpoll.sources.pop3_wire import Wire, WireEOF, WireTooLong
+
+
+class Script:
+    """The server's side: answers to hand out in chunks, and the commands received."""
+
+    def __init__(self, data: bytes, chunk: int = 7) -> None:
+        self.data = data
+        self.chunk = chunk
+        self.sent: list[bytes] = []
+        self.in_flight_at_send: list[int] = []
+        self.wire: Wire | None = None
+
+    def read1(self, n: int) -> bytes:
+        out, self.data = self.data[: min(n, self.chunk)], self.data[min(n, self.chunk) :]
+        return out
+
+    def read(self, n: int = -1) -> bytes:
+        return self.read1(n)
+
+    def sendall(self, data: bytes) -> None:
+        assert self.wire is not None
+        self.in_flight_at_send.append(self.wire.in_flight)
+        self.sent.append(data)
+
+
+def wire_for(data: bytes, chunk: int = 7) -> tuple[Wire, Script]:
+    script = Script(data, chunk)
+    wire = Wire(script, script)  # type: ignore[arg-type]
+    script.wire = wire
+    return wire, script
+
+
+def stuffed(body_lines: list[bytes]) -> bytes:
+    """What a server sends for a message of these lines (RFC 1939 byte-stuffing)."""
+    out = b"+OK message follows\r\n"
+    for line in body_lines:
+        out += (b"." + line if line.startswith(b".") else line) + b"\r\n"
+    return out + b".\r\n"
+
+
+line = st.binary(max_size=12).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
+message = st.lists(st.one_of(line, st.sampled_from([b".", b"..", b".x", b""])), max_size=8)
+
+
+@given(st.lists(message, min_size=1, max_size=5), st.integers(min_value=1, max_value=40))
+def test_bodies_survive_framing_and_chunking(messages: list[list[bytes]], chunk: int) -> None:
+    wire, script = wire_for(b"".join(stuffed(m) for m in messages), chunk)
+    answers = list(
+        wire.exchange(
+            [b"RETR %d" % i for i in range(len(messages))], multiline=True, limit=10**6, depth=3
+        )
+    )
+    assert [a.body for a in answers] == [b"".join(x + b"\r\n" for x in m) for m in messages]
+    assert all(a.ok for a in answers)
+    assert wire.clean
+    assert b"".join(script.sent) == b"".join(b"RETR %d\r\n" % i for i in range(len(messages)))
+
+
+def test_error_answers_have_no_body_and_keep_the_stream_in_step() -> None:
+    data = b"-ERR no such message\r\n" + stuffed([b"hello"]) + b"+OK\r\n"
+    wire, _ = wire_for(data)
+    answers = list(wire.exchange([b"RETR 9", b"RETR 1"], multiline=True, limit=1000, depth=5))
+    assert [(a.ok, a.body) for a in answers] == [(False, b""), (True, b"hello\r\n")]
+    [dele] = wire.exchange([b"DELE 1"], multiline=False, limit=1000, depth=1)
+    assert dele.ok and wire.clean
+
+
+def test_empty_body() -> None:
+    wire, _ = wire_for(b"+OK 0 messages\r\n.\r\n")
+    [answer] = wire.exchange([b"LIST"], multiline=True, limit=100, depth=1)
+    assert answer.ok and answer.body == b""
+
+
+def test_depth_bounds_the_commands_in_flight() -> None:
+    n = 300
+    wire, script = wire_for(b"+OK\r\n" * n, chunk=50)
+    answers = list(wire.exchange([b"DELE %d" % i for i in range(n)], multiline=False,
+                                 limit=100, depth=100))  # fmt: skip
+    assert len(answers) == n
+    sent_counts = [chunk.count(b"\r\n") for chunk in script.sent]
+    assert sum(sent_counts) == n
+    assert max(before + count for before, count in zip(script.in_flight_at_send, sent_counts,
+                                                       strict=True)) <= 100  # fmt: skip
+
+
+def test_lock_step_when_depth_is_one() -> None:
+    wire, script = wire_for(b"+OK\r\n" * 4)
+    list(wire.exchange([b"DELE 1", b"DELE 2", b"DELE 3", b"DELE 4"], multiline=False, limit=100,
+                       depth=1))  # fmt: skip
+    assert script.sent == [b"DELE 1\r\n", b"DELE 2\r\n", b"DELE 3\r\n", b"DELE 4\r\n"]
+    assert script.in_flight_at_send == [0, 0, 0, 0]
+
+
+def test_connection_closed_mid_answer_is_an_eof_and_unclean() -> None:
+    wire, _ = wire_for(b"+OK\r\nFrom: x\r\n\r\nhalf a mess")
+    with pytest.raises(WireEOF):
+        list(wire.exchange([b"RETR 1"], multiline=True, limit=1000, depth=1))
+    assert not wire.clean
+
+
+def test_limits_stop_a_runaway_server() -> None:
+    wire, _ = wire_for(b"+OK\r\n" + b"x" * 5000)
+    with pytest.raises(WireTooLong):
+        list(wire.exchange([b"RETR 1"], multiline=True, limit=1000, depth=1))
+    wire, _ = wire_for(b"+OK" + b"y" * 10_000)
+    with pytest.raises(WireTooLong):
+        list(wire.exchange([b"NOOP"], multiline=False, limit=1000, depth=1))
+    wire, _ = wire_for(b"HTTP/1.1 400 Bad Request\r\n")
+    with pytest.raises(WireTooLong, match="not a POP3 answer"):
+        list(wire.exchange([b"NOOP"], multiline=False, limit=1000, depth=1))
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (ssl.SSLCertVerificationError(1, "certificate verify failed"), SourceTLSError),
+        (ssl.SSLError(1, "wrong version number"), SourceTLSError),
+        (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), SourceConnectError),
+        (TimeoutError("timed out"), SourceTimeoutError),
+        (ConnectionRefusedError(111, "Connection refused"), SourceConnectError),
+        (ConnectionResetError(104, "Connection reset by peer"), SourceConnectError),
+        (WireEOF("closed mid-answer"), SourceConnectError),
+        (socket.gaierror(-2, "Name or service not known"), SourceConnectError),
+        (OSError(113, "No route to host"), SourceConnectError),
+        (poplib.error_proto(b"-ERR no"), SourceProtocolError),
+        (WireTooLong("too long"), SourceProtocolError),
+    ],
+)
+def test_every_io_error_maps_to_ours(exc: BaseException, expected: type) -> None:
+    mapped = map_error("box", "RETR", exc, 30)
+    assert type(mapped) is expected
+    assert str(mapped).startswith("source 'box': RETR")
+
+
+def test_our_errors_pass_through_unchanged() -> None:
+    ours = SourceAuthError("box", "no")
+    assert map_error("box", "login", ours, 30) is ours
