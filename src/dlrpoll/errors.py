@@ -53,7 +53,7 @@ class SchemaTooNewError(StoreError):
 
 
 class StorageFullError(StoreError):
-    """The database's disk is full; nothing was acknowledged to the source."""
+    """The database's disk is full."""
 
 
 class ShutdownRequested(DlrpollError):

@@ -22,17 +22,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from dlrpoll.config import LoadedConfig, SourceConfig
+from dlrpoll.config import LoadedConfig, SoapSourceConfig, SourceConfig
 from dlrpoll.errors import (
     DlrpollError,
     ParseError,
     PermanentSourceError,
+    PossibleLossError,
+    SourceError,
     StoreError,
 )
 from dlrpoll.rawitem import RawItem
 from dlrpoll.receipts import Profile, build_profiles, parse_payload
 from dlrpoll.sources import Batch, Source
-from dlrpoll.store import ParsedRaw, PollRun, Store, StoreCounts
+from dlrpoll.store import JournalEntry, ParsedRaw, PollRun, Store, StoreCounts
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +186,46 @@ def complete_unprocessed(
             _open_envelope(store, cfg, source, parser, raw_id, item, clock, tally)
 
 
+def _destructive(cfg: SourceConfig) -> bool:
+    """Whether fetching from this source consumes what it fetches (the server forgets it)."""
+    return isinstance(cfg, SoapSourceConfig) and cfg.mode == "destructive"
+
+
+def _fetch_headroom(cfg: SourceConfig) -> int:
+    """Free space to insist on before a destructive fetch: the largest response, once as
+    the journaled envelope, once as its items, and once more for the WAL."""
+    return 3 * cfg.max_response_size if isinstance(cfg, SoapSourceConfig) else 0
+
+
+def _journal_envelope(
+    store: Store, cfg: SourceConfig, source: Source, envelope: RawItem, clock: Clock
+) -> list[JournalEntry]:
+    """Journal an envelope; if that fails after a destructive fetch, the server has already
+    forgotten its items, so they go to the log in full before the error is raised."""
+    try:
+        return store.journal(cfg.name, [envelope], clock())
+    except StoreError as exc:
+        if not _destructive(cfg):
+            raise
+        try:
+            items = source.split(envelope)
+        except SourceError:
+            items = []
+        for item in items:
+            log.error(
+                "source %s: UNJOURNALED receipt %s: %r",
+                cfg.name,
+                item.remote_id,
+                item.payload.decode("utf-8", "replace"),
+            )
+        raise PossibleLossError(
+            cfg.name,
+            f"a response with {len(items)} message(s) was received, and the server has marked "
+            f"them read, but it could not be journaled ({exc}); each one is in the log above "
+            f"as 'UNJOURNALED receipt'; recover them from there",
+        ) from exc
+
+
 def _process_batch(
     store: Store,
     cfg: SourceConfig,
@@ -194,7 +236,7 @@ def _process_batch(
     tally: _Tally,
 ) -> None:
     if batch.envelope is not None:
-        [entry] = store.journal(cfg.name, [batch.envelope], clock())
+        [entry] = _journal_envelope(store, cfg, source, batch.envelope, clock)
         if entry.new:
             _open_envelope(store, cfg, source, parser, entry.raw_id, batch.envelope, clock, tally)
     _store_items(store, cfg, parser, batch.items, clock(), tally)
@@ -227,8 +269,16 @@ def poll_source(
     try:
         parser = parser or parser_for(config, cfg)
         complete_unprocessed(store, cfg, source, parser, clock, tally)
+        headroom = _fetch_headroom(cfg) if _destructive(cfg) else 0
         with source.open() as session:
-            for batch in session.batches(lambda ids: store.known_remote_ids(cfg.name, ids)):
+            batches = iter(session.batches(lambda ids: store.known_remote_ids(cfg.name, ids)))
+            while True:
+                if headroom:
+                    # the next fetch cannot be undone: refuse it while it could not be kept
+                    store.ensure_free_space(headroom, f"a destructive call on source {cfg.name!r}")
+                batch = next(batches, None)
+                if batch is None:
+                    break
                 _process_batch(store, cfg, source, parser, batch, clock, tally)
                 session.acknowledge(batch)
                 if stop is not None and stop.is_set():

@@ -197,3 +197,83 @@ def test_soap_two_phase_disk_full_mid_poll_leaves_messages_unread_and_recovers(
     tally = check_promise(db, expected)
     assert (tally.stored, tally.lost, tally.duplicated) == (SOAP_MESSAGES, 0, 0)
     assert inbox.unread() == 0
+
+
+@pytest.fixture
+def destructive_setup(
+    small_fs: Path,
+) -> Iterator[tuple[LoadedConfig, Store, Path, Any, list[str]]]:
+    from dlrpoll.sandbox.soap_inbox import SoapInbox
+    from tests.reliability.workload import smpp_text
+
+    with SoapInbox(token="t", signature="s") as inbox:
+        expected = [message_id("H", i) for i in range(SOAP_MESSAGES)]
+        inbox.load(smpp_text(m) + "x" * 4000 for m in expected)
+        db = small_fs / "dlr.sqlite"
+        src = {
+            "name": "inbox",
+            "kind": "soap",
+            "wsdl": inbox.wsdl_url,
+            "mode": "destructive",
+            "profile": "smpp",
+            "timeout": 2.0,
+            "retries": 0,
+            "max_response_size": "128KiB",
+            "args": {"token": {"env": "UNUSED_T"}, "signature": {"env": "UNUSED_S"}},
+        }
+        config = loaded_config([src], db, soap_args={"inbox": {"token": "t", "signature": "s"}})
+        store = Store(config.database_url, busy_timeout=5)
+        try:
+            yield config, store, db, inbox, expected
+        finally:
+            store.close()
+
+
+def test_soap_destructive_call_is_refused_while_the_disk_is_full(
+    destructive_setup: tuple[LoadedConfig, Store, Path, Any, list[str]],
+    small_fs: Path,
+    clock: Clock,
+) -> None:
+    """A destructive fetch cannot be undone, so it is not made without room to keep it."""
+    config, store, db, inbox, expected = destructive_setup
+    filler = fill(small_fs, 200 * 1024)  # less than 3 x max_response_size
+
+    result = _poll(config, store, clock)
+
+    assert result.outcome == "error", result.line()
+    assert result.error and "nothing was fetched" in result.error
+    assert inbox.unread() == SOAP_MESSAGES  # the server was not asked
+    filler.unlink()
+    result = _poll(config, store, clock)
+    assert result.outcome == "ok", result.line()
+    tally = check_promise(db, expected)
+    assert (tally.stored, tally.lost, tally.duplicated) == (SOAP_MESSAGES, 0, 0)
+
+
+def test_soap_destructive_response_that_cannot_be_journaled_goes_to_the_log(
+    destructive_setup: tuple[LoadedConfig, Store, Path, Any, list[str]],
+    small_fs: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The disk fills between the call and the journal (another process wrote): the server
+    has forgotten the messages, so the poll says so and logs every one in full."""
+    config, store, db, inbox, expected = destructive_setup
+    filled: list[Path] = []
+    monkeypatch.setattr(store, "journal", _fill_on_first(store, "journal", small_fs, filled))
+
+    result = _poll(config, store, clock)
+
+    assert filled
+    assert result.outcome == "error", result.line()
+    assert result.error and "marked them read" in result.error
+    assert inbox.unread() == 0
+    logged = [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith("source inbox: UNJOURNALED receipt")
+    ]
+    assert len(logged) == SOAP_MESSAGES
+    assert all(any(m in line for line in logged) for m in expected)
+    filled[0].unlink()

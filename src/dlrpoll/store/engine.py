@@ -121,8 +121,8 @@ def map_error(exc: BaseException, where: str, busy_timeout: float) -> StoreError
         or "no space left on device" in lowered
     ):
         return StorageFullError(
-            f"{where}: the disk holding the database is full ({text}); nothing was "
-            f"acknowledged to any source; free space on that filesystem and poll again"
+            f"{where}: the disk holding the database is full ({text}); "
+            f"free space on that filesystem and poll again"
         )
     if "database is locked" in lowered or "database table is locked" in lowered:
         return StoreError(

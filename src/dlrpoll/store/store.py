@@ -9,10 +9,12 @@ path (journal, store_parsed) uses SQLAlchemy Core executemany, no ORM objects.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
@@ -34,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from dlrpoll.errors import DlrpollError, StoreError
+from dlrpoll.errors import DlrpollError, StorageFullError, StoreError
 from dlrpoll.rawitem import RawItem
 from dlrpoll.receipts.model import Receipt
 from dlrpoll.store import migrations
@@ -139,6 +141,29 @@ class Store:
         except BaseException:
             self.engine.dispose()
             raise
+
+    def free_space(self) -> int | None:
+        """Bytes free on the filesystem that holds an SQLite file; ``None`` when unknown
+        (another database, or an in-memory one)."""
+        path = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not path or path == ":memory:":
+            return None
+        try:
+            st = os.statvfs(Path(path).resolve().parent)
+        except OSError:
+            return None
+        return st.f_bavail * st.f_frsize
+
+    def ensure_free_space(self, needed: int, what: str) -> None:
+        """Raise :class:`StorageFullError` unless ``needed`` bytes are free for the database;
+        called before a fetch that cannot be undone, so a full disk refuses it up front."""
+        free = self.free_space()
+        if free is not None and free < needed:
+            raise StorageFullError(
+                f"{self.where}: only {free / 2**20:.1f} MiB free on the database's filesystem "
+                f"and {what} needs {needed / 2**20:.1f} MiB to journal its response; nothing "
+                f"was fetched; free space on that filesystem and poll again"
+            )
 
     # -- plumbing ----------------------------------------------------------------------------
     def _open(self) -> int:
