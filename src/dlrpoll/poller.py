@@ -33,6 +33,7 @@ from dlrpoll.errors import (
 )
 from dlrpoll.rawitem import RawItem
 from dlrpoll.receipts import Profile, build_profiles, parse_payload
+from dlrpoll.receipts.safety import safe_receipts
 from dlrpoll.sources import Batch, Source
 from dlrpoll.store import JournalEntry, ParsedRaw, PollRun, Store, StoreCounts
 
@@ -106,9 +107,9 @@ class Parser:
         if item.parse_error is not None:
             return ParsedRaw(raw_id, (), item.parse_error)
         try:
-            return ParsedRaw(
-                raw_id, parse_payload(item.payload, item.format, self.profile, self.tz)
-            )
+            # safe_receipts: the last check before storing, whatever parser read the item
+            receipts = parse_payload(item.payload, item.format, self.profile, self.tz)
+            return ParsedRaw(raw_id, safe_receipts(receipts))
         except ParseError as exc:
             return ParsedRaw(raw_id, (), str(exc))
 
@@ -150,8 +151,11 @@ def _open_envelope(
     clock: Clock,
     tally: _Tally,
 ) -> None:
-    """Split a committed envelope into its items, journal and store them, then mark the
-    envelope done. A crash before the last step repeats the work harmlessly."""
+    """Split a committed envelope into its items, then journal them, store their receipts
+    and mark the envelope done, all in one transaction. The envelope's bytes (every item)
+    are durable already, so that transaction may commit with relaxed durability: if a power
+    cut undoes it, the envelope is unprocessed again and the next poll repeats the work,
+    which dedupe makes harmless."""
     try:
         items = source.split(envelope)
     except PermanentSourceError as exc:
@@ -160,8 +164,12 @@ def _open_envelope(
         store.quarantine(raw_id, str(exc))
         tally.quarantined += 1
         raise
-    _store_items(store, cfg, parser, items, clock(), tally)
-    store.store_parsed(cfg.name, cfg.scope, [ParsedRaw(raw_id, ())], clock())
+    parsed = [(item, parser.parse(0, item)) for item in items]
+    new, counts = store.journal_and_store(
+        cfg.name, cfg.scope, parsed, clock(), done=[raw_id], durable=False
+    )
+    tally.fetched += new
+    tally.add(counts)
 
 
 def complete_unprocessed(

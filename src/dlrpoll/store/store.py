@@ -202,6 +202,10 @@ class Store:
         ins_raw = self._insert_ignore(rm).values({c: bindparam(c) for c in _RAW_COLS})
         self._ins_raw = _Bulk(ins_raw, _RAW_COLS, self.engine, fast)
         self._ins_raw_returning = ins_raw.returning(rm.c.id, rm.c.remote_id, rm.c.sha256)
+        # journal_and_store: rows that arrive already parsed (count or error, and when)
+        ins_done = self._insert_ignore(rm).values({c: bindparam(c) for c in _RAW_DONE_COLS})
+        self._ins_raw_done = _Bulk(ins_done, _RAW_DONE_COLS, self.engine, fast)
+        self._ins_raw_done_returning = ins_done.returning(rm.c.id, rm.c.remote_id, rm.c.sha256)
         ins_receipt = self._insert_ignore(receipts).values({c: bindparam(c) for c in _RECEIPT_COLS})
         if not self.engine.dialect.supports_sane_multi_rowcount:
             # the stored count comes from the inserted rows when rowcount cannot be trusted
@@ -303,28 +307,121 @@ class Store:
                     item.parse_error,
                 )
             )
-        rm = raw_messages
         with self._write() as conn:
-            if self._serialized_writes:
-                before = conn.execute(select(func.max(rm.c.id))).scalar() or 0
-                self._ins_raw.run(conn, rows)
-                new_rows = conn.execute(
-                    select(rm.c.id, rm.c.remote_id, rm.c.sha256).where(rm.c.id > before)
-                ).all()
-            else:
-                dicts = [dict(zip(_RAW_COLS, row, strict=True)) for row in rows]
-                new_rows = conn.execute(self._ins_raw_returning, dicts).all()
-            inserted = {_raw_key(r.remote_id, r.sha256): r.id for r in new_rows}
-            missing = [k for k in dict.fromkeys(keys) if k not in inserted]
-            existing = self._raw_ids(conn, source, missing) if missing else {}
-        out: list[JournalEntry] = []
-        for item, key in zip(items, keys, strict=True):
+            ids = self._insert_raw(conn, source, rows, keys, done=False)
+        return [
+            JournalEntry(raw_id, item, new) for item, (raw_id, new) in zip(items, ids, strict=True)
+        ]
+
+    def journal_and_store(
+        self,
+        source: str,
+        scope: str,
+        parsed: Sequence[tuple[RawItem, ParsedRaw]],
+        now: datetime,
+        *,
+        done: Sequence[int] = (),
+        durable: bool = True,
+    ) -> tuple[int, StoreCounts]:
+        """Journal raw items that were parsed already and store their receipts, in one
+        transaction: each ``(item, result)`` pairs a raw item with its parse outcome (the
+        result's ``raw_id`` is ignored; the row gets its id here). Items already journaled
+        are left alone, receipts and all, as :meth:`journal` would report them not new.
+        ``done`` names journaled rows (a container whose items these are) to mark processed
+        in the same transaction. Returns how many items were new, and the receipt counts.
+
+        ``durable=False`` commits with SQLite's ``synchronous=NORMAL``: only for items whose
+        bytes are already durable in the journal (inside a container row committed before),
+        so that a power cut that rolls this back leaves the container unprocessed for the
+        next poll to split again."""
+        if not parsed and not done:
+            return 0, StoreCounts()
+        at = iso(now)
+        rows: list[tuple[Any, ...]] = []
+        keys: list[tuple[str, str]] = []
+        for item, result in parsed:
+            digest = hashlib.sha256(item.payload).hexdigest()
+            keys.append(_raw_key(item.remote_id, digest))
+            error = item.parse_error if item.parse_error is not None else result.error
+            rows.append(
+                (
+                    source,
+                    item.remote_id,
+                    digest,
+                    at,
+                    item.payload,
+                    item.format,
+                    item.sender,
+                    iso_or_none(item.received_at),
+                    error,
+                    None if error is not None else len(result.receipts),
+                    at,
+                )
+            )
+        with self._write(durable=durable) as conn:
+            ids = self._insert_raw(conn, source, rows, keys, done=True) if rows else []
+            receipt_rows: list[tuple[Any, ...]] = []
+            new = quarantined = 0
+            for (raw_id, is_new), row, (_item, result) in zip(ids, rows, parsed, strict=True):
+                if not is_new:
+                    continue
+                new += 1
+                if row[8] is not None:
+                    quarantined += 1
+                    continue
+                receipt_rows.extend(
+                    _receipt_row(raw_id, source, scope, r, at) for r in result.receipts
+                )
+            stored = self._ins_receipt.run(conn, receipt_rows, count=True) if receipt_rows else 0
+            if done:
+                marks = {raw_id: 0 for raw_id in done}
+                self._mark_runs.run(conn, [(n, at, lo, hi) for lo, hi, n in _runs(marks)])
+        return new, StoreCounts(stored, len(receipt_rows) - stored, quarantined)
+
+    def _insert_raw(
+        self,
+        conn: Connection,
+        source: str,
+        rows: Sequence[tuple[Any, ...]],
+        keys: Sequence[tuple[str, str]],
+        *,
+        done: bool,
+    ) -> list[tuple[int, bool]]:
+        """Insert journal rows (``_RAW_COLS``, or ``_RAW_DONE_COLS`` when ``done``), skipping
+        those already there; ``(raw_id, new)`` for each row, in order."""
+        rm = raw_messages
+        bulk, returning = (
+            (self._ins_raw_done, self._ins_raw_done_returning)
+            if done
+            else (self._ins_raw, self._ins_raw_returning)
+        )
+        if self._serialized_writes:
+            # writers are serialized (BEGIN IMMEDIATE) and ids are max(id) + 1: when every
+            # row went in, they got the ids after the largest before, in order
+            before = conn.execute(select(func.max(rm.c.id))).scalar() or 0
+            inserted_n = bulk.run(conn, rows)
+            if inserted_n == len(rows):
+                after = conn.execute(select(func.max(rm.c.id))).scalar() or 0
+                if after == before + len(rows):
+                    return [(before + 1 + i, True) for i in range(len(rows))]
+            new_rows = conn.execute(
+                select(rm.c.id, rm.c.remote_id, rm.c.sha256).where(rm.c.id > before)
+            ).all()
+        else:
+            cols = _RAW_DONE_COLS if done else _RAW_COLS
+            dicts = [dict(zip(cols, row, strict=True)) for row in rows]
+            new_rows = conn.execute(returning, dicts).all()
+        inserted = {_raw_key(r.remote_id, r.sha256): r.id for r in new_rows}
+        missing = [k for k in dict.fromkeys(keys) if k not in inserted]
+        existing = self._raw_ids(conn, source, missing) if missing else {}
+        out: list[tuple[int, bool]] = []
+        for key in keys:
             raw_id = inserted.pop(key, None)  # pop: a repeat within the batch is not new
             if raw_id is not None:
-                out.append(JournalEntry(raw_id, item, True))
+                out.append((raw_id, True))
                 existing[key] = raw_id
             else:
-                out.append(JournalEntry(existing[key], item, False))
+                out.append((existing[key], False))
         return out
 
     def _raw_ids(
@@ -568,6 +665,8 @@ _RAW_COLS: tuple[str, ...] = (
     "received_at",
     "parse_error",
 )
+#: ... and, for rows journaled already parsed, their outcome too.
+_RAW_DONE_COLS: tuple[str, ...] = (*_RAW_COLS, "receipts", "parsed_at")
 #: ``receipts`` columns in the order of :func:`_receipt_row`'s tuples.
 _RECEIPT_COLS: tuple[str, ...] = RECEIPT_COLUMNS[1:]
 
