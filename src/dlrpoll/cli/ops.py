@@ -15,8 +15,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from dlrpoll.cli import common
 from dlrpoll.config import (
     LoadedConfig,
@@ -30,7 +28,7 @@ from dlrpoll.errors import ConfigError
 from dlrpoll.metrics import MetricsWriter, render
 from dlrpoll.poller import PollResult, utcnow
 from dlrpoll.scheduling import Daemon, poll_round, round_exit_code, select_sources
-from dlrpoll.store import Store, reports
+from dlrpoll.store import Store, masked_url, reports
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +270,7 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
             }
         )
     return {
-        "database": _masked_url(config.database_url),
+        "database": masked_url(config.database_url),
         "now": reports.to_text(now),
         "sources": rows,
         "receipts_by_state_24h": view.receipts_by_state,
@@ -347,13 +345,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 # -- check-config --------------------------------------------------------------------------
-def _masked_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is reported by the store, not here
-        return "(unparsable database url)"
-
-
 def describe_sources(config: LoadedConfig) -> list[str]:
     """Every source's settings, one per line, with each secret masked."""
     lines: list[str] = []
@@ -392,7 +383,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(path)  # ConfigError → every problem by key path, exit 2
     out = common.Output(args.quiet)
     out.info(f"config: {path}")
-    out.info(f"database: {_masked_url(config.database_url)}")
+    out.info(f"database: {masked_url(config.database_url)}")
     out.info(f"sources: {len(config.settings.sources)}")
     for line in describe_sources(config):
         out.info(line)

@@ -4,6 +4,7 @@ SQLite by default (WAL, busy timeout, synchronous FULL); nothing here depends on
 beyond the pragmas, so a PostgreSQL URL works too.
 """
 
+from dlrpoll.store.engine import masked_url
 from dlrpoll.store.store import JournalEntry, ParsedRaw, PollRun, Store, StoreCounts
 
-__all__ = ["JournalEntry", "ParsedRaw", "PollRun", "Store", "StoreCounts"]
+__all__ = ["JournalEntry", "ParsedRaw", "PollRun", "Store", "StoreCounts", "masked_url"]

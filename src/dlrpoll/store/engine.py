@@ -47,6 +47,14 @@ def describe(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def masked_url(url: str) -> str:
+    """``url`` as a user may see it: the password hidden; never raises."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
 def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     """An engine for ``url`` (``sqlite:///path`` or any SQLAlchemy URL), SQLite tuned as
     the module docstring says."""
