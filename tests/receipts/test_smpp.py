@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dlrpoll.errors import ParseError
-from dlrpoll.receipts import BUILTIN_PROFILES, Receipt, State, parse_payload
+from dlrpoll.receipts import BUILTIN_PROFILES, Receipt, State, parse_payload, parse_text
 from dlrpoll.receipts.dates import smpp_date
 from dlrpoll.receipts.model import make_receipt
 from tests.receipts.conftest import fixture_bytes, fixture_lines
@@ -201,3 +201,73 @@ def test_unknown_format_is_a_parse_error() -> None:
 def test_empty_payload() -> None:
     with pytest.raises(ParseError, match="empty receipt"):
         parse_payload(b" \x00\r\n", "text", SMPP, UTC)
+
+
+@pytest.mark.parametrize(
+    ("bad", "good", "expected"),
+    [
+        # the minute cache is shared: each case uses a minute no other test reads
+        ("3307141201x5", "330714120159", datetime(2033, 7, 14, 12, 1, 59, tzinfo=UTC)),
+        ("330714120259\u0661", "330714120259", datetime(2033, 7, 14, 12, 2, 59, tzinfo=UTC)),
+        (
+            "33071412035x004+",
+            "330714120359004+",
+            datetime(2033, 7, 14, 12, 3, 59, tzinfo=timezone(timedelta(hours=1))),
+        ),
+    ],
+)
+def test_a_bad_date_does_not_spoil_its_minute_for_good_ones(
+    bad: str, good: str, expected: datetime
+) -> None:
+    with pytest.raises(ParseError, match="not an SMPP date"):
+        smpp_date(bad, UTC)
+    assert smpp_date(good, UTC) == expected
+    line = f"id:1 sub:001 dlvrd:001 submit date:{good} done date:{good} stat:DELIVRD err:0 text:"
+    assert one(line.encode()).done_at == expected  # the fast path's inline lookup agrees
+
+
+def test_an_offset_beyond_a_day_is_an_invalid_date() -> None:
+    with pytest.raises(ParseError, match="not a valid date"):
+        smpp_date("240102153059999+", UTC, "submit date")
+    line = b"id:1 sub:1 dlvrd:1 submit date:240102153059999+ done date:2401021530 stat:DELIVRD"
+    with pytest.raises(ParseError, match="submit date '240102153059999\\+' is not a valid date"):
+        parse_payload(line + b" err:0 text:", "text", SMPP, UTC)
+
+
+STANDARD = (
+    "id:{id} sub:001 dlvrd:001 submit date:{d} done date:{d} stat:DELIVRD err:000 text:{text}"
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        STANDARD.format(id="A1", d="2401021530", text="").encode(),
+        STANDARD.format(id="A2", d="240102153059", text="  hi: there \r\n").encode(),
+        STANDARD.format(id="A3", d="240102153059104-", text="x").encode(),
+        STANDARD.format(id="A4", d="000000000000", text="").encode(),
+        "\ufeff".encode() + STANDARD.format(id="A5", d="2401021530", text="é").encode(),
+        STANDARD.format(id="A6", d="2401021530", text="caf\xe9").encode("cp1252"),
+        STANDARD.format(id="A7", d="2401021530", text="a\x00b").encode(),
+        STANDARD.format(id="A8", d="2401021530", text="").encode() + b"\x00\x00\r\n",
+        b"prefix " + STANDARD.format(id="A9", d="2401021530", text="").encode(),
+        STANDARD.format(id="", d="2401021530", text="").encode(),
+        STANDARD.format(id="B1", d="", text="").encode(),
+        STANDARD.format(id="B2", d="2401021530", text="").encode().replace(b"001", b"0x1", 1),
+        b"ID:B3 stat:DELIVRD",
+        b"messageId=B4&status=DELIVRD",
+        b"",
+    ],
+)
+def test_parse_payload_fast_path_agrees_with_parse_text(raw: bytes) -> None:
+    """parse_payload's bytes fast path must give what the full path gives, error or not."""
+
+    def outcome(fn, payload):  # type: ignore[no-untyped-def]
+        try:
+            return fn(payload, SMPP, UTC)
+        except ParseError as exc:
+            return str(exc)
+
+    expected = outcome(parse_text, raw)
+    assert outcome(lambda p, pr, tz: parse_payload(p, "text", pr, tz), raw) == expected
+    assert outcome(lambda p, pr, tz: parse_payload(p, "text", pr, tz), bytearray(raw)) == expected

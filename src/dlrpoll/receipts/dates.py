@@ -16,13 +16,28 @@ from email.utils import parsedate_to_datetime
 from dlrpoll.errors import ParseError
 
 _CACHE_MAX = 16384
+
+
+class _MinuteCaches(dict[tzinfo, dict[str, datetime | None]]):
+    """One minute cache per zone, made on first use (a subscript, no call, on the hot path)."""
+
+    def __missing__(self, tz: tzinfo) -> dict[str, datetime | None]:
+        cache: dict[str, datetime | None] = {}
+        self[tz] = cache
+        return cache
+
+
 # Receipts from one SMSC share their dates to the minute, so a cache of the minute (keyed by
 # the first ten digits, plus the offset of a 16-character date) hits nearly always; seconds
 # and tenths are added from a table. That is several times cheaper than building a datetime.
-_minutes: dict[tzinfo, dict[str, datetime | None]] = {}
-#: "SS" → seconds and "SSt" → seconds and tenths, as timedeltas; a missing key is invalid.
-SECONDS = {f"{s:02d}": timedelta(seconds=s) for s in range(60)}
-_SUBSECONDS = {
+# An entry depends on its key alone (the seconds and tenths are checked by the tables), so a
+# malformed date cannot spoil the minute for the well-formed dates that share it.
+#: zone → ``YYMMDDhhmm`` (or ``YYMMDDhhmmnnp``) → the minute, ``None`` if absent or invalid
+#: (which :func:`smpp_date` tells apart). A hot path may look a 10-digit date up in it first.
+MINUTES = _MinuteCaches()
+#: The part of a date after its minute, ``value[10:13]``: "SS" (a 12-digit date) → seconds,
+#: "SSt" (16 characters) → seconds and tenths, as timedeltas; a missing key is invalid.
+STEPS = {f"{s:02d}": timedelta(seconds=s) for s in range(60)} | {
     f"{s:02d}{t}": timedelta(seconds=s, microseconds=t * 100_000)
     for s in range(60)
     for t in range(10)
@@ -39,35 +54,32 @@ def _offset(quarters: str, sign: str) -> timezone:
         if minutes == 0:
             zone = UTC
         else:
+            # ValueError beyond ±24 hours: _minute reports the date as invalid
             zone = timezone(timedelta(minutes=minutes if sign == "+" else -minutes))
         _OFFSETS[key] = zone
     return zone
-
-
-def minute_cache(tz: tzinfo) -> dict[str, datetime | None]:
-    """The minute cache for ``tz``: ``YYMMDDhhmm`` → datetime (``None``: absent or invalid,
-    which :func:`smpp_date` tells apart). Hot paths may look 10-digit dates up in it first."""
-    cache = _minutes.get(tz)
-    if cache is None:
-        cache = _minutes[tz] = {}
-    return cache
 
 
 def smpp_date(value: str, tz: tzinfo, what: str = "date") -> datetime | None:
     """An SMPP date as a timezone-aware datetime; ``None`` when absent (all zeros, relative).
 
     ``YYMMDDhhmm`` and ``YYMMDDhhmmss`` are in ``tz``; ``YYMMDDhhmmsstnnp`` carries its own
-    offset. Invalid dates raise :class:`ParseError` naming ``what``.
+    offset. Invalid dates raise :class:`ParseError` naming ``what``. Cheap enough for the
+    hot path: a slice or two and two dict lookups when the minute is cached.
     """
-    cache = _minutes.get(tz)
-    if cache is None:
-        cache = _minutes[tz] = {}
     n = len(value)
-    key = value[:10] if n != 16 else value[:10] + value[13:]
+    if n == 12 or n == 16:
+        # the minute's key: YYMMDDhhmm, then a 16-character date's offset (nnp)
+        key = value[:10] + value[13:]
+        step = STEPS.get(value[10:13])
+    else:  # 10 digits need no step; any other length is invalid (step None)
+        key = value[:10]
+        step = None
+    cache = MINUTES[tz]
     try:
         base = cache[key]
     except KeyError:
-        base = _minute(value, key, tz, what)
+        base = _minute(key, tz, value, what)
         if len(cache) >= _CACHE_MAX:
             cache.clear()
         cache[key] = base
@@ -75,17 +87,11 @@ def smpp_date(value: str, tz: tzinfo, what: str = "date") -> datetime | None:
         if _absent(value):
             return None
         raise _invalid(value, what)
+    if step is not None:
+        return base + step
     if n == 10:
         return base
-    if n == 12:
-        step = SECONDS.get(value[10:])
-    elif n == 16:
-        step = _SUBSECONDS.get(value[10:13])
-    else:
-        step = None
-    if step is None:
-        raise _invalid(value, what)
-    return base + step
+    raise _invalid(value, what)
 
 
 def _absent(value: str) -> bool:
@@ -106,23 +112,23 @@ def _invalid(value: str, what: str) -> ParseError:
     )
 
 
-def _minute(value: str, key: str, tz: tzinfo, what: str) -> datetime | None:
-    """The minute a date falls in; ``None`` for an absent date, or for a malformed one (the
-    caller tells them apart)."""
-    n = len(value)
-    if not value.isascii():
+def _minute(key: str, tz: tzinfo, value: str, what: str) -> datetime | None:
+    """The minute ``key`` names: ``YYMMDDhhmm`` in ``tz``, or ``YYMMDDhhmmnnp`` (a
+    16-character date's minute and offset). ``None`` for an all-zero minute, a relative time
+    or a malformed key (the caller tells them apart). Depends on ``key`` and ``tz`` alone, so
+    it may be cached under the key; ``value`` and ``what`` only name the date in an error."""
+    digits = key[:10]
+    if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
         return None
-    if n == 16:
-        if not (value[:15].isdigit() and value[15] in "+-R") or value[15] == "R":
-            return None
-        zone: tzinfo = _offset(value[13:15], value[15])
-    elif n in (10, 12) and value.isdigit():
-        zone = tz
-    else:
-        return None
-    if value[:10].strip("0") == "":
+    if digits.strip("0") == "":
         return None
     try:
+        zone = tz
+        if len(key) == 13:
+            quarters, sign = key[10:12], key[12]
+            if not (quarters.isascii() and quarters.isdigit()) or sign not in ("+", "-"):
+                return None  # malformed, or R: a relative time
+            zone = _offset(quarters, sign)
         return datetime(
             2000 + int(key[0:2]),
             int(key[2:4]),
@@ -131,7 +137,7 @@ def _minute(value: str, key: str, tz: tzinfo, what: str) -> datetime | None:
             int(key[8:10]),
             tzinfo=zone,
         )
-    except ValueError as exc:
+    except ValueError as exc:  # no such day or time, or an offset beyond ±24 hours
         raise ParseError(f"{what} {value!r} is not a valid date ({exc}); check the source") from exc
 
 

@@ -60,7 +60,8 @@ def decode_text(payload: bytes | str) -> str:
 
 def parse_text(payload: bytes | str, profile: Profile, tz: tzinfo) -> list[Receipt]:
     """The receipt(s) in one text: SMPP Appendix B or key/value, detected."""
-    text = decode_text(payload)
+    # a str needs only the strip: spare the hot path the call to decode_text
+    text = payload.strip(_STRIP) if isinstance(payload, str) else decode_text(payload)
     if not text:
         raise ParseError("empty receipt: the item holds no text")
     if profile.format == "smpp":
@@ -110,8 +111,23 @@ def parse_payload(payload: bytes, fmt: str, profile: Profile, tz: tzinfo) -> lis
     receipt we can read.
     """
     try:
-        if fmt == "text":  # the common case, one call shorter
+        if fmt == "text":  # the common case
             zone = tz if profile.timezone is None else (profile.tzinfo or tz)
+            if profile.format == "smpp" and isinstance(payload, bytes):
+                # The fast path, for what nearly every item is: UTF-8 Appendix B in the
+                # standard order. It is parse_text's first step with decode_text folded in,
+                # two calls fewer per receipt. Any miss (not UTF-8, a NUL inside, another
+                # order or format, empty) goes on to parse_text, which decides everything
+                # afresh, so the result is the same either way.
+                try:
+                    text = payload.decode().strip(_STRIP)  # UTF-8, the default
+                except UnicodeDecodeError:
+                    pass
+                else:
+                    if "\x00" not in text:
+                        fast = parse_standard(text, profile, zone)
+                        if fast is not None:
+                            return [fast]
             return parse_text(payload, profile, zone)
         return _parse(payload, fmt, profile, tz)
     except ParseError:

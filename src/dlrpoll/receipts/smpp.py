@@ -17,21 +17,26 @@ import re
 from datetime import tzinfo
 
 from dlrpoll.errors import ParseError
-from dlrpoll.receipts.dates import SECONDS as _SECONDS
-from dlrpoll.receipts.dates import minute_cache, smpp_date
+from dlrpoll.receipts.dates import MINUTES, STEPS, smpp_date
 from dlrpoll.receipts.model import Receipt, make_receipt
 from dlrpoll.receipts.profiles import Profile
 
 FORMAT = "smpp"
 
 # The standard order, as the SMPP specification shows it: the fast path. Values are checked
-# in Python (counts, dates) rather than by the pattern, which keeps the match cheap.
-_STANDARD = re.compile(
-    r"(?<![A-Za-z0-9_])id:(\S*) sub:(\S*) dlvrd:(\S*) submit date:(\S*) done date:(\S*) "
-    r"stat:(\S*) err:(\S*) text:",
-    re.ASCII,
+# in Python (counts, dates) rather than by the pattern, which keeps the match cheap; the
+# quantifiers are possessive (a value never gives back a character: none of them is a space)
+# and the text is captured, stripped later, rather than sliced off after the match. At the
+# start of the text (nearly always) a plain match does.
+_AFTER_ID = (
+    r"(\S*+) sub:(\S*+) dlvrd:(\S*+) submit date:(\S*+) done date:(\S*+) "
+    r"stat:(\S*+) err:(\S*+) text:(.*)"
 )
-_STANDARD_MATCH = _STANDARD.match
+_STANDARD_MATCH = re.compile("id:" + _AFTER_ID, re.ASCII | re.DOTALL).match
+# Anywhere in the text (after a short prefix), but not as the end of a longer key such as
+# "msgid:". The look-behind comes after the literal "id:" so that a search can skip from one
+# "id:" to the next rather than try the pattern at every position.
+_STANDARD = re.compile(r"id:(?<![A-Za-z0-9_]id:)" + _AFTER_ID, re.ASCII | re.DOTALL)
 _KEY = re.compile(
     r"(?<![A-Za-z0-9_])(id|sub|dlvrd|submit[ _-]?date|done[ _-]?date|stat|err|text)[ \t]*:",
     re.ASCII | re.IGNORECASE,
@@ -77,38 +82,55 @@ _COUNTS = {**{str(i): i for i in range(1000)}, **{f"{i:03d}": i for i in range(1
 def parse_standard(text: str, profile: Profile, tz: tzinfo) -> Receipt | None:
     """The fast path: a receipt in the standard order, or ``None`` if ``text`` is not one.
 
-    Most receipts take this path, so it avoids every call it can: one regex match, the
-    date cache looked up in place (see :func:`dlrpoll.receipts.dates.smpp_date`, which
-    handles everything but a 10- or 12-digit date whose minute is already cached), and
-    :func:`make_receipt`.
+    Most receipts take this path, so it avoids every call it can: one regex match, the dates
+    looked up in the minute cache in place (:func:`dlrpoll.receipts.dates.smpp_date` has the
+    last word on anything else), and :func:`make_receipt`.
     """
     m = _STANDARD_MATCH(text)
     if m is None:
         m = _STANDARD.search(text)
         if m is None or _KEY.search(text, 0, m.start()) is not None:
             return None
-    message_id, sub, dlvrd, submitted, done, stat, err = m.groups()
+    message_id, sub, dlvrd, submitted, done, stat, err, rest = m.groups()
     if not message_id:
         raise ParseError("empty id: the receipt must name the message it is about")
     if not stat:
         raise ParseError("empty stat: the receipt must say the message's state")
     entry = profile._state_map.get(stat) or profile.status(stat)
-    # the two dates, inline: a cached minute, plus the seconds for a 12-digit date
-    minutes = minute_cache(tz)
-    submitted_at = minutes.get(submitted[:10])
-    if submitted_at is not None and len(submitted) != 10:
-        step = _SECONDS.get(submitted[10:]) if len(submitted) == 12 else None
-        submitted_at = None if step is None else submitted_at + step
+    # The dates, inline (as smpp_date reads them, see there): a minute from the cache plus
+    # the seconds (and tenths) from a table. A minute not cached yet, an absent or a bad date
+    # (cached as None, like a missing minute), or an odd width goes to smpp_date.
+    minutes = MINUTES[tz]
+    n = len(submitted)
+    if n == 10:
+        submitted_at = minutes.get(submitted)
+    elif (n == 12 or n == 16) and (step := STEPS.get(submitted[10:13])) is not None:
+        submitted_at = minutes.get(submitted[:10] + submitted[13:])
+        if submitted_at is not None:
+            submitted_at += step
+    else:
+        submitted_at = None
     if submitted_at is None:
         submitted_at = smpp_date(submitted, tz, "submit date")
-    done_at = minutes.get(done[:10])
-    if done_at is not None and len(done) != 10:
-        step = _SECONDS.get(done[10:]) if len(done) == 12 else None
-        done_at = None if step is None else done_at + step
+    n = len(done)
+    if n == 10:
+        done_at = minutes.get(done)
+    elif (n == 12 or n == 16) and (step := STEPS.get(done[10:13])) is not None:
+        done_at = minutes.get(done[:10] + done[13:])
+        if done_at is not None:
+            done_at += step
+    else:
+        done_at = None
     if done_at is None:
         done_at = smpp_date(done, tz, "done date")
-    nsub = _COUNTS.get(sub)
-    ndlvrd = _COUNTS.get(dlvrd)
+    nsub: int | None
+    ndlvrd: int | None
+    try:
+        nsub = _COUNTS[sub]
+        ndlvrd = _COUNTS[dlvrd]
+    except KeyError:  # empty, or too long for the table; _count says which, or what is wrong
+        nsub = _count(sub, "sub")
+        ndlvrd = _count(dlvrd, "dlvrd")
     return make_receipt(
         message_id,
         entry.state,
@@ -118,12 +140,12 @@ def parse_standard(text: str, profile: Profile, tz: tzinfo) -> Receipt | None:
         err or None,
         submitted_at,
         done_at,
-        _count(sub, "sub") if nsub is None else nsub,
-        _count(dlvrd, "dlvrd") if ndlvrd is None else ndlvrd,
+        nsub,
+        ndlvrd,
         None,
         None,
         None,
-        text[m.end() :].strip(),
+        rest.strip(),
     )
 
 
