@@ -41,7 +41,19 @@ class ConfigError(DlrpollError):
 
 
 class ParseError(DlrpollError):
-    """A raw item could not be read as a receipt. The message says what is wrong and what to do."""
+    """A raw item could not be read as a receipt. The message says what is wrong and what to do.
+
+    Messages quote the offending input; a hostile one could be megabytes long, so the
+    message is cut to :attr:`MAX_MESSAGE` characters (it is stored in ``parse_error``).
+    """
+
+    MAX_MESSAGE = 1000
+
+    def __init__(self, message: str) -> None:
+        if len(message) > self.MAX_MESSAGE:
+            cut = len(message) - self.MAX_MESSAGE
+            message = f"{message[: self.MAX_MESSAGE]}… ({cut} more characters)"
+        super().__init__(message)
 
 
 class StoreError(DlrpollError):

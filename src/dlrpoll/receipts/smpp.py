@@ -88,8 +88,13 @@ def parse_standard(text: str, profile: Profile, tz: tzinfo) -> Receipt | None:
     """
     m = _STANDARD_MATCH(text)
     if m is None:
-        m = _STANDARD.search(text)
-        if m is None or _KEY.search(text, 0, m.start()) is not None:
+        # after a prefix, the receipt must start at the first key: matching only there (not
+        # searching every "id:") keeps "id:id:id:…" linear
+        first = _KEY.search(text)
+        if first is None:
+            return None
+        m = _STANDARD.match(text, first.start())
+        if m is None:
             return None
     message_id, sub, dlvrd, submitted, done, stat, err, rest = m.groups()
     if not message_id:
