@@ -20,6 +20,7 @@ from dlrpoll.errors import ParseError
 from dlrpoll.receipts.dates import any_date
 from dlrpoll.receipts.model import Receipt
 from dlrpoll.receipts.profiles import Profile, norm_key
+from dlrpoll.receipts.safety import safe_receipt
 
 Pairs = list[tuple[str, str]]
 
@@ -203,7 +204,7 @@ def receipt_from_fields(f: Fields, tz: tzinfo, fmt: str) -> Receipt:
     submitted = f.get("submitted_at")
     done = f.get("done_at")
     epoch = profile.epoch_dates
-    return Receipt(
+    receipt = Receipt(
         message_id=message_id,
         state=entry.state,
         final=entry.final,
@@ -219,6 +220,8 @@ def receipt_from_fields(f: Fields, tz: tzinfo, fmt: str) -> Receipt:
         client_ref=_opt(f.get("client_ref")),
         text=_opt(f.get("text")),
     )
+    # JSON escapes can spell control characters and lone surrogates: checked here
+    return safe_receipt(receipt)
 
 
 def records(text: str, shape: str) -> list[Pairs]:

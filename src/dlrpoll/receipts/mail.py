@@ -6,6 +6,13 @@ e-mail may hold several receipts, each either an SMPP Appendix B line, a query-s
 a block of ``Key: value`` lines, or a JSON/XML part. A candidate that looks like a receipt
 but cannot be read fails the whole e-mail (it is quarantined, not half-stored), and an
 e-mail with no receipt at all is a :class:`~dlrpoll.errors.ParseError` too.
+
+Hostile mail is refused before it can cost much: more than :data:`MAX_CONTAINERS` nested
+multipart or message parts, more than :data:`MAX_PARTS` parts, more than
+:data:`MAX_TEXT` characters of decoded text, or a receipt-like line longer than
+:data:`MAX_LINE` is a :class:`ParseError`; charsets that are not plain text encodings
+(``unicode_escape``, ``utf-7``, ``rot13``…) are treated as unknown; every pattern used here
+runs in linear time.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import html
 import re
 from collections.abc import Iterator
 from datetime import tzinfo
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 
 from dlrpoll.errors import ParseError
@@ -33,21 +40,57 @@ from dlrpoll.receipts.keyvalue import (
 )
 from dlrpoll.receipts.model import Receipt
 from dlrpoll.receipts.profiles import Profile
+from dlrpoll.receipts.safety import has_surrogate, safe_receipts
 from dlrpoll.receipts.smpp import looks_like_smpp, parse_smpp
+
+#: Multipart and message/* containers an e-mail may declare (each is a level the MIME
+#: parser recurses into; a forwarded receipt has a handful).
+MAX_CONTAINERS = 64
+#: MIME parts (boundary lines) an e-mail may have.
+MAX_PARTS = 1000
+#: Characters of decoded text searched per e-mail.
+MAX_TEXT = 8 * 1024 * 1024
+#: A line longer than this is never a receipt (one is a few hundred characters).
+MAX_LINE = 8 * 1024
 
 _TEXT_TYPES = frozenset(
     {"text/plain", "text/html", "application/json", "text/xml", "application/xml", "text/csv"}
 )
-_BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/table)\b[^>]*>", re.IGNORECASE)
-_CELL_GAP = re.compile(r"<\s*/t[dh]\s*>\s*<\s*t[dh]\b[^>]*>", re.IGNORECASE)
-_DROP = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
+# "[^<>]*", not "[^>]*": a scan ends at the next "<", so "<<<<…" or "<br<br…" stays linear
+_BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/table)\b[^<>]*>", re.IGNORECASE)
+_CELL_GAP = re.compile(r"<\s*/t[dh]\s*>\s*<\s*t[dh]\b[^<>]*>", re.IGNORECASE)
+_DROP_START = re.compile(r"<(script|style)\b", re.IGNORECASE)
+_DROP_END = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style")}
+_TAG = re.compile(r"<[^<>]*>")
 _BLANK = re.compile(r"\n\s*\n")
+#: a Content-Type that makes the MIME parser recurse (header folding allowed)
+_CONTAINER = re.compile(rb"content-type:\s*(?:multipart|message)/", re.IGNORECASE)
+_BOUNDARY = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
+#: codecs Python calls text encodings that turn escapes into arbitrary code points (lone
+#: surrogates among them), or are not charsets at all
+_UNSAFE_CODECS = frozenset(
+    {"unicode-escape", "raw-unicode-escape", "utf-7", "punycode", "idna", "undefined"}
+)
+
+
+def _drop_scripts(markup: str) -> str:
+    """``markup`` without ``<script>``/``<style>`` elements; an unclosed one runs to the
+    end. One pass (a lazy ``.*?`` pattern rescans the rest for every unclosed tag)."""
+    out: list[str] = []
+    pos = 0
+    while (m := _DROP_START.search(markup, pos)) is not None:
+        out.append(markup[pos : m.start()])
+        end = _DROP_END[m.group(1).lower()].search(markup, m.end())
+        if end is None:
+            return "".join(out)
+        pos = end.end()
+    out.append(markup[pos:])
+    return "".join(out)
 
 
 def html_to_text(markup: str) -> str:
     """Lines of text from HTML: one line per block, table cells as ``Key: value``."""
-    text = _DROP.sub("", markup)
+    text = _drop_scripts(markup)
     text = _CELL_GAP.sub(": ", text)
     text = _BLOCK_END.sub("\n", text)
     text = _TAG.sub("", text)
@@ -55,18 +98,25 @@ def html_to_text(markup: str) -> str:
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Text from a part's bytes: its declared charset if Python knows it, else UTF-8, else
-    Windows-1252 (what undeclared mail from Windows tools usually is)."""
+    """Text from a part's bytes: its declared charset if Python knows it as a text encoding,
+    else UTF-8, else Windows-1252 (what undeclared mail from Windows tools usually is).
+    Never returns a lone surrogate (it could not be stored)."""
     if charset:
         try:
-            codecs.lookup(charset)
-        except LookupError:
+            info = codecs.lookup(charset)
+        except (LookupError, ValueError):
             charset = None
+        else:
+            if not getattr(info, "_is_text_encoding", True) or info.name in _UNSAFE_CODECS:
+                charset = None
     if charset:
         try:
-            return data.decode(charset)
-        except UnicodeDecodeError:
+            text = data.decode(charset)
+        except UnicodeError:  # UnicodeDecodeError, and the errors of punycode and the like
             pass
+        else:
+            if not has_surrogate(text):
+                return text
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -77,19 +127,52 @@ def _header(msg: Message, name: str) -> str:
     raw = msg.get(name)
     if raw is None:
         return ""
+    if isinstance(raw, Header):
+        # 8-bit bytes in the header, which compat32 wraps (and str() would turn into U+FFFD):
+        # read them as an undeclared body is read
+        chunks = decode_header(raw)
+        return "".join(c if isinstance(c, str) else decode_bytes(c, None) for c, _cs in chunks)
+    value = str(raw)
     try:
-        return str(make_header(decode_header(str(raw))))
+        decoded = str(make_header(decode_header(value)))
     except (LookupError, UnicodeError, ValueError):
-        return str(raw)
+        return value
+    # an encoded word in a codec like unicode_escape can spell a lone surrogate
+    return value if has_surrogate(decoded) else decoded
 
 
 def _texts(msg: Message) -> Iterator[tuple[str, str]]:
     """``(content type, text)`` for every part worth searching, plain text before HTML of the
-    same ``multipart/alternative``."""
-    yield from _walk(msg, has_plain_sibling=False)
+    same ``multipart/alternative``. At most :data:`MAX_PARTS` parts and :data:`MAX_TEXT`
+    characters of text, else :class:`ParseError`."""
+    budget = _Budget()
+    yield from _walk(msg, has_plain_sibling=False, budget=budget)
 
 
-def _walk(part: Message, has_plain_sibling: bool) -> Iterator[tuple[str, str]]:
+class _Budget:
+    def __init__(self) -> None:
+        self.parts = 0
+        self.chars = 0
+
+    def part(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise ParseError(
+                f"refused: more than {MAX_PARTS} MIME parts (a MIME bomb?); a receipt e-mail "
+                "has a few"
+            )
+
+    def text(self, n: int) -> None:
+        self.chars += n
+        if self.chars > MAX_TEXT:
+            raise ParseError(
+                f"refused: more than {MAX_TEXT // 2**20} MiB of decoded text in one e-mail; "
+                "receipt e-mails are far smaller"
+            )
+
+
+def _walk(part: Message, has_plain_sibling: bool, budget: _Budget) -> Iterator[tuple[str, str]]:
+    budget.part()
     ctype = part.get_content_type()
     if part.is_multipart():
         children = part.get_payload()
@@ -104,7 +187,7 @@ def _walk(part: Message, has_plain_sibling: bool) -> Iterator[tuple[str, str]]:
                     subject = _header(child, "Subject")
                     if subject:
                         yield "subject", subject
-                yield from _walk(child, plain)
+                yield from _walk(child, plain, budget)
         return
     if ctype not in _TEXT_TYPES:
         return
@@ -113,6 +196,7 @@ def _walk(part: Message, has_plain_sibling: bool) -> Iterator[tuple[str, str]]:
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return
+    budget.text(len(data))
     text = decode_bytes(data, part.get_content_charset())
     if ctype == "text/html":
         text = html_to_text(text)
@@ -134,6 +218,15 @@ def _from_text(text: str, profile: Profile, tz: tzinfo) -> Iterator[Receipt]:
             return
     rest: list[str] = []
     for line in text.splitlines():
+        if len(line) > MAX_LINE:
+            # a receipt is a few hundred characters; the parsers need not see this line,
+            # unless it poses as a receipt, which fails the e-mail rather than lose one
+            if looks_like_smpp(line) or (looks_like_query(line) and "=" in line[:MAX_LINE]):
+                raise ParseError(
+                    f"refused: a line of {len(line)} characters looks like a receipt; "
+                    f"receipt lines are at most {MAX_LINE} characters"
+                )
+            continue
         s = line.strip().strip("\x00")
         if looks_like_smpp(s):
             yield parse_smpp(s, profile, tz)
@@ -154,9 +247,36 @@ def _from_text(text: str, profile: Profile, tz: tzinfo) -> Iterator[Receipt]:
         yield receipt_from_fields(f, tz, "lines")
 
 
+def _check_structure(payload: bytes) -> None:
+    """Refuse a MIME bomb before the parser (which recurses per level and builds an object
+    per part) sees it: count the containers and the boundary lines."""
+    containers = len(_CONTAINER.findall(payload))
+    if containers > MAX_CONTAINERS:
+        raise ParseError(
+            f"refused: {containers} nested multipart/message parts declared, over the limit "
+            f"of {MAX_CONTAINERS} (a MIME bomb?); a receipt e-mail has a few"
+        )
+    boundaries = {a or b for a, b in _BOUNDARY.findall(payload)}
+    if len(boundaries) > MAX_CONTAINERS:  # each multipart declares one
+        raise ParseError(
+            f"refused: {len(boundaries)} MIME boundaries declared, over the limit of "
+            f"{MAX_CONTAINERS} (a MIME bomb?); a receipt e-mail has a few"
+        )
+    parts = sum(payload.count(b"\n--" + boundary) for boundary in boundaries)
+    if parts > MAX_PARTS:
+        raise ParseError(
+            f"refused: {parts} MIME part boundaries, over the limit of {MAX_PARTS} "
+            "(a MIME bomb?); a receipt e-mail has a few"
+        )
+
+
 def parse_email(payload: bytes, profile: Profile, tz: tzinfo) -> list[Receipt]:
     """Every receipt in one e-mail, in the order they appear (the subject's last)."""
-    msg = email.message_from_bytes(payload, policy=email.policy.compat32)
+    _check_structure(payload)
+    try:
+        msg = email.message_from_bytes(payload, policy=email.policy.compat32)
+    except RecursionError as exc:  # the structure check should have caught it first
+        raise ParseError("refused: MIME parts nested too deeply (a MIME bomb?)") from exc
     subject = _header(msg, "Subject")
     body: list[Receipt] = []
     searched = 0
@@ -175,7 +295,7 @@ def parse_email(payload: bytes, profile: Profile, tz: tzinfo) -> list[Receipt]:
             if (r.message_id, r.provider_status) not in seen:
                 extra.append(r)
     out: list[Receipt] = []
-    for r in body + extra:
+    for r in safe_receipts(body + extra):
         r = dataclasses.replace(r, format=f"email+{r.format}")
         if r not in out:
             out.append(r)

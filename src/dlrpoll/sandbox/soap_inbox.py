@@ -91,8 +91,10 @@ class Injected(enum.StrEnum):
     BOMB = "bomb"
     #: an external entity (``file:///etc/passwd``) inside an otherwise valid response
     EXTERNAL_ENTITY = "external-entity"
-    #: a valid response padded to ``size`` bytes
+    #: a valid response padded to ``size`` bytes (the padding is streamed, never held)
     HUGE = "huge"
+    #: HTTP 200 with exactly the bytes given as ``body`` (hostile XML of the test's making)
+    RAW = "raw"
 
 
 @dataclass
@@ -100,6 +102,7 @@ class _Injection:
     kind: Injected
     operation: str | None
     size: int
+    body: bytes = b""
 
 
 @dataclass
@@ -271,15 +274,17 @@ class SoapInbox:
         times: int = 1,
         operation: str | None = None,
         size: int = 2 * 1024 * 1024,
+        body: bytes = b"",
     ) -> None:
         """Make the next ``times`` calls (of ``operation``, or any) misbehave as ``kind``.
+        ``size`` is the length of a ``HUGE`` response, ``body`` the bytes of a ``RAW`` one.
 
         The call is still carried out first: a stalled or truncated ``GetNewInboxMessages``
         has marked its messages read, as a real server would have.
         """
         with self._lock:
             for _ in range(times):
-                self._injections.append(_Injection(Injected(kind), operation, size))
+                self._injections.append(_Injection(Injected(kind), operation, size, body))
 
     def release(self) -> None:
         """Let stalled calls go: their connections close without an answer. Later stalls
@@ -480,6 +485,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             hostile = _XXE + _ENVELOPE.format(body=content).split("?>", 1)[1]
             self._send(200, hostile.replace("<data>", "<data>&xxe;", 1).encode())
         elif kind is Injected.HUGE:
-            pad = max(0, inj.size - len(body))
-            padded = body.replace(b"</soap:Body>", b"<!--" + b"x" * pad + b"--></soap:Body>")
-            self._send(200, padded)
+            # streamed in blocks, so a 100 MB response costs the sandbox no memory
+            head, tail = body.split(b"</soap:Body>", 1)
+            head, tail = head + b"<!--", b"--></soap:Body>" + tail
+            pad = max(0, inj.size - len(body) - 7)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(head) + pad + len(tail)))
+            self.end_headers()
+            self.wfile.write(head)
+            block = b"x" * 65536
+            while pad > 0:
+                n = self.wfile.write(block[: min(pad, len(block))])
+                pad -= n
+            self.wfile.write(tail)
+        elif kind is Injected.RAW:
+            self._send(200, inj.body)
