@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
@@ -364,5 +366,5 @@ class Daemon:
             return
         try:
             self._scheduler.modify_job(cfg.name, next_run_time=due)
-        except Exception as exc:  # noqa: BLE001 - the scheduler shut down under us
+        except (JobLookupError, SchedulerNotRunningError) as exc:  # shut down under us
             log.debug("source %s: not re-planned: %s", cfg.name, exc)
