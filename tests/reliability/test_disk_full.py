@@ -5,6 +5,7 @@ once space is freed the next poll completes with every receipt stored exactly on
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -139,13 +140,16 @@ def test_storage_full_is_what_the_store_raises(small_fs: Path) -> None:
 SOAP_MESSAGES = 12
 
 
-@pytest.fixture
-def two_phase_setup(small_fs: Path) -> Iterator[tuple[LoadedConfig, Store, Path, Any, list[str]]]:
+@contextmanager
+def _soap_setup(
+    small_fs: Path, mode: str, prefix: str, **extra: object
+) -> Iterator[tuple[LoadedConfig, Store, Path, Any, list[str]]]:
+    """A sandbox inbox loaded with long receipts and a store on the small filesystem."""
     from dlrpoll.sandbox.soap_inbox import SoapInbox
     from tests.reliability.workload import smpp_text
 
     with SoapInbox(token="t", signature="s") as inbox:
-        expected = [message_id("G", i) for i in range(SOAP_MESSAGES)]
+        expected = [message_id(prefix, i) for i in range(SOAP_MESSAGES)]
         # long receipt texts: each two-phase message is journaled on its own, so the first
         # must already not fit in what is left
         inbox.load(smpp_text(m) + "x" * 4000 for m in expected)
@@ -154,11 +158,12 @@ def two_phase_setup(small_fs: Path) -> Iterator[tuple[LoadedConfig, Store, Path,
             "name": "inbox",
             "kind": "soap",
             "wsdl": inbox.wsdl_url,
-            "mode": "two-phase",
+            "mode": mode,
             "profile": "smpp",
             "timeout": 2.0,
             "retries": 0,
             "args": {"token": {"env": "UNUSED_T"}, "signature": {"env": "UNUSED_S"}},
+            **extra,
         }
         config = loaded_config([src], db, soap_args={"inbox": {"token": "t", "signature": "s"}})
         store = Store(config.database_url, busy_timeout=5)
@@ -166,6 +171,12 @@ def two_phase_setup(small_fs: Path) -> Iterator[tuple[LoadedConfig, Store, Path,
             yield config, store, db, inbox, expected
         finally:
             store.close()
+
+
+@pytest.fixture
+def two_phase_setup(small_fs: Path) -> Iterator[tuple[LoadedConfig, Store, Path, Any, list[str]]]:
+    with _soap_setup(small_fs, "two-phase", "G") as setup:
+        yield setup
 
 
 def test_soap_two_phase_disk_full_mid_poll_leaves_messages_unread_and_recovers(
@@ -203,30 +214,8 @@ def test_soap_two_phase_disk_full_mid_poll_leaves_messages_unread_and_recovers(
 def destructive_setup(
     small_fs: Path,
 ) -> Iterator[tuple[LoadedConfig, Store, Path, Any, list[str]]]:
-    from dlrpoll.sandbox.soap_inbox import SoapInbox
-    from tests.reliability.workload import smpp_text
-
-    with SoapInbox(token="t", signature="s") as inbox:
-        expected = [message_id("H", i) for i in range(SOAP_MESSAGES)]
-        inbox.load(smpp_text(m) + "x" * 4000 for m in expected)
-        db = small_fs / "dlr.sqlite"
-        src = {
-            "name": "inbox",
-            "kind": "soap",
-            "wsdl": inbox.wsdl_url,
-            "mode": "destructive",
-            "profile": "smpp",
-            "timeout": 2.0,
-            "retries": 0,
-            "max_response_size": "128KiB",
-            "args": {"token": {"env": "UNUSED_T"}, "signature": {"env": "UNUSED_S"}},
-        }
-        config = loaded_config([src], db, soap_args={"inbox": {"token": "t", "signature": "s"}})
-        store = Store(config.database_url, busy_timeout=5)
-        try:
-            yield config, store, db, inbox, expected
-        finally:
-            store.close()
+    with _soap_setup(small_fs, "destructive", "H", max_response_size="128KiB") as setup:
+        yield setup
 
 
 def test_soap_destructive_call_is_refused_while_the_disk_is_full(
