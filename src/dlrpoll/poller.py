@@ -1,15 +1,20 @@
-"""One poll of one source, in the order that makes it crash-safe (see DESIGN.md).
+"""One poll of one source, in the order that makes it crash-safe (DESIGN.md).
 
-1. claim the source      (refused inside the two-minute floor, or while another poller holds it)
-2. fetch raw items       (the source's session, batch by batch)
-3. journal them          (committed durably before anything destructive)
-4. parse                 (pure; a bad item is quarantined with the reason)
-5. store receipts        (dedupe, final-state rule)
-6. acknowledge           (POP3 DELE, SOAP read flag: only for committed items)
-7. record the poll run
+:class:`Poll` has one method per step; :meth:`Poll.run` reads top to bottom as the list:
+
+1. lease the source      :meth:`Poll.lease`       (refused inside the floor or while held)
+2. fetch raw items       :meth:`Poll.fetch`       (the source's session, batch by batch)
+3. journal them          :meth:`Poll.journal`     (committed durably before anything else)
+4. parse                 :meth:`Poll.parse`       (pure; a bad item is quarantined)
+5. store receipts        :meth:`Poll.store`       (dedupe, final-state rule)
+6. acknowledge           :meth:`Poll.acknowledge` (only items committed whole in step 3)
+7. record the poll run   :meth:`Poll.record`
 
 A crash anywhere loses nothing: journaled items that were never parsed are completed at the
-start of the next poll, and dedupe keeps a receipt from being stored twice.
+start of the next poll (:meth:`Poll.complete_unprocessed`), and dedupe keeps a receipt from
+being stored twice. The poller knows no source kind: what differs between kinds (whether a
+fetch consumes, the room it needs, which formats are containers or records) is declared by
+the source (:class:`dlrpoll.sources.base.Source`).
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from typing import Protocol
 
-from dlrpoll.config import LoadedConfig, SoapSourceConfig, SourceConfig
+from dlrpoll.config import LoadedConfig, SourceConfig
+from dlrpoll.counts import Counts, Outcome
 from dlrpoll.errors import (
     DlrpollError,
     ParseError,
@@ -34,17 +41,25 @@ from dlrpoll.errors import (
 from dlrpoll.rawitem import RawItem
 from dlrpoll.receipts import Profile, build_profiles, parse_payload
 from dlrpoll.receipts.safety import safe_receipts
-from dlrpoll.sources import Batch, Source
-from dlrpoll.store import JournalEntry, ParsedRaw, PollRun, Store, StoreCounts
+from dlrpoll.sources import Batch, Session, Source
+from dlrpoll.store import JournalEntry, ParsedRaw, PollRun, Store
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-#: Formats the poller never parses: containers whose items are journaled separately.
-CONTAINER_FORMATS = frozenset({"soap-envelope"})
-#: Formats ``reparse`` leaves alone: their reason lies with the source, not the parser.
-UNREPARSEABLE_FORMATS = CONTAINER_FORMATS | {"email-headers"}
+
+class _StoreCounts(Protocol):
+    @property
+    def stored(self) -> int: ...
+    @property
+    def duplicates(self) -> int: ...
+    @property
+    def quarantined(self) -> int: ...
+
+
+def _counts(c: _StoreCounts, fetched: int = 0) -> Counts:
+    return Counts(fetched, c.stored, c.duplicates, c.quarantined)
 
 
 def utcnow() -> datetime:
@@ -59,40 +74,41 @@ def default_owner() -> str:
 
 @dataclass(frozen=True)
 class PollResult:
-    """What one poll did, as recorded in ``poll_runs``."""
+    """What one poll did, as recorded in ``poll_runs``. ``held`` describes items left on the
+    server for an operator (they make the outcome ``partial``)."""
 
     source: str
     outcome: str
-    fetched: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
+    counts: Counts = Counts()
     error: str | None = None
+    held: tuple[str, ...] = field(default=())
+
+    @property
+    def fetched(self) -> int:
+        return self.counts.fetched
+
+    @property
+    def stored(self) -> int:
+        return self.counts.stored
+
+    @property
+    def duplicates(self) -> int:
+        return self.counts.duplicates
+
+    @property
+    def quarantined(self) -> int:
+        return self.counts.quarantined
 
     def line(self) -> str:
         """One human line for logs and ``dlrpoll poll``."""
-        if self.outcome == "skipped":
+        if self.outcome == Outcome.SKIPPED:
             return f"{self.source}: skipped ({self.error})"
-        counts = (
-            f"fetched {self.fetched}, stored {self.stored}, "
-            f"duplicates {self.duplicates}, quarantined {self.quarantined}"
-        )
-        if self.outcome == "error":
+        counts = self.counts.text()
+        if self.outcome == Outcome.ERROR:
             return f"{self.source}: error: {self.error} ({counts})"
-        return f"{self.source}: ok ({counts})"
-
-
-class _Tally:
-    def __init__(self) -> None:
-        self.fetched = 0
-        self.stored = 0
-        self.duplicates = 0
-        self.quarantined = 0
-
-    def add(self, counts: StoreCounts) -> None:
-        self.stored += counts.stored
-        self.duplicates += counts.duplicates
-        self.quarantined += counts.quarantined
+        if self.outcome == Outcome.PARTIAL:
+            return f"{self.source}: partial: {self.error} ({counts})"
+        return f"{self.source}: {self.outcome} ({counts})"
 
 
 class Parser:
@@ -113,6 +129,10 @@ class Parser:
         except ParseError as exc:
             return ParsedRaw(raw_id, (), str(exc))
 
+    def parse_all(self, entries: Sequence[tuple[int, RawItem]]) -> list[ParsedRaw]:
+        """:meth:`parse` of each ``(raw_id, item)``."""
+        return [self.parse(raw_id, item) for raw_id, item in entries]
+
 
 def parser_for(config: LoadedConfig, source: SourceConfig) -> Parser:
     """The parser a source's items are read with: its profile and time zone."""
@@ -122,132 +142,261 @@ def parser_for(config: LoadedConfig, source: SourceConfig) -> Parser:
     return Parser(profiles[source.profile], source.tz)
 
 
-def _parseable(entries: Sequence[tuple[int, RawItem]], parser: Parser) -> list[ParsedRaw]:
-    return [parser.parse(raw_id, item) for raw_id, item in entries]
+def claim_ttl(cfg: SourceConfig) -> float:
+    """How long a claim lives: long enough for the slowest poll, short enough that a killed
+    poller does not block its source for long."""
+    return max(cfg.interval, 10 * cfg.timeout * (cfg.retries + 1))
 
 
-def _store_items(
-    store: Store,
-    cfg: SourceConfig,
-    parser: Parser,
-    items: Sequence[RawItem],
-    now: datetime,
-    tally: _Tally,
-) -> None:
-    entries = store.journal(cfg.name, items, now) if items else []
-    new = [(e.raw_id, e.item) for e in entries if e.new]
-    tally.fetched += len(new)
-    if new:
-        tally.add(store.store_parsed(cfg.name, cfg.scope, _parseable(new, parser), now))
+class Poll:
+    """One poll of one source. Make it, then call :meth:`run` once."""
 
+    def __init__(
+        self,
+        config: LoadedConfig,
+        cfg: SourceConfig,
+        source: Source,
+        store: Store,
+        *,
+        clock: Clock = utcnow,
+        owner: str | None = None,
+        parser: Parser | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.config = config
+        self.cfg = cfg
+        self.name = cfg.name
+        self.source = source
+        self.db = store
+        self.clock = clock
+        self.owner = owner or default_owner()
+        self._parser = parser
+        self.stop = stop
+        self.ttl = claim_ttl(cfg)
+        self.started = clock()
+        self.counts = Counts()
+        self.held: list[str] = []
+        self.error: str | None = None
+        self.interrupted = False
 
-def _open_envelope(
-    store: Store,
-    cfg: SourceConfig,
-    source: Source,
-    parser: Parser,
-    raw_id: int,
-    envelope: RawItem,
-    clock: Clock,
-    tally: _Tally,
-) -> None:
-    """Split a committed envelope into its items, then journal them, store their receipts
-    and mark the envelope done, all in one transaction. The envelope's bytes (every item)
-    are durable already, so that transaction may commit with relaxed durability: if a power
-    cut undoes it, the envelope is unprocessed again and the next poll repeats the work,
-    which dedupe makes harmless."""
-    try:
-        items = source.split(envelope)
-    except PermanentSourceError as exc:
-        # only a verdict on the envelope itself quarantines it: a temporary failure (the
-        # WSDL could not be fetched) leaves it unprocessed for the next poll
-        store.quarantine(raw_id, str(exc))
-        tally.quarantined += 1
-        raise
-    parsed = [(item, parser.parse(0, item)) for item in items]
-    new, counts = store.journal_and_store(
-        cfg.name, cfg.scope, parsed, clock(), done=[raw_id], durable=False
-    )
-    tally.fetched += new
-    tally.add(counts)
+    @property
+    def parser(self) -> Parser:
+        if self._parser is None:
+            self._parser = parser_for(self.config, self.cfg)
+        return self._parser
 
-
-def complete_unprocessed(
-    store: Store, cfg: SourceConfig, source: Source, parser: Parser, clock: Clock, tally: _Tally
-) -> None:
-    """Finish what an earlier, interrupted poll journaled but never processed."""
-    pending = list(store.unprocessed(cfg.name))
-    if not pending:
-        return
-    log.info(
-        "source %s: completing %d journaled item(s) from an interrupted poll",
-        cfg.name,
-        len(pending),
-    )
-    plain = [
-        (raw_id, item) for raw_id, _src, item in pending if item.format not in CONTAINER_FORMATS
-    ]
-    if plain:
-        tally.add(store.store_parsed(cfg.name, cfg.scope, _parseable(plain, parser), clock()))
-    for raw_id, _src, item in pending:
-        if item.format in CONTAINER_FORMATS:
-            _open_envelope(store, cfg, source, parser, raw_id, item, clock, tally)
-
-
-def _destructive(cfg: SourceConfig) -> bool:
-    """Whether fetching from this source consumes what it fetches (the server forgets it)."""
-    return isinstance(cfg, SoapSourceConfig) and cfg.mode == "destructive"
-
-
-def _fetch_headroom(cfg: SourceConfig) -> int:
-    """Free space to insist on before a destructive fetch: the largest response, once as
-    the journaled envelope, once as its items, and once more for the WAL."""
-    return 3 * cfg.max_response_size if isinstance(cfg, SoapSourceConfig) else 0
-
-
-def _journal_envelope(
-    store: Store, cfg: SourceConfig, source: Source, envelope: RawItem, clock: Clock
-) -> list[JournalEntry]:
-    """Journal an envelope; if that fails after a destructive fetch, the server has already
-    forgotten its items, so they go to the log in full before the error is raised."""
-    try:
-        return store.journal(cfg.name, [envelope], clock())
-    except StoreError as exc:
-        if not _destructive(cfg):
-            raise
+    def run(self) -> PollResult:
+        """The seven steps, in order; every way out records the run."""
+        if not self.lease():
+            return self.skipped()
         try:
-            items = source.split(envelope)
-        except SourceError:
-            items = []
-        for item in items:
-            log.error(
-                "source %s: UNJOURNALED receipt %s: %r",
-                cfg.name,
-                item.remote_id,
-                item.payload.decode("utf-8", "replace"),
+            self.complete_unprocessed()
+            with self.source.open() as session:
+                for batch in self.fetch(session):
+                    self.journal_parse_store(batch)
+                    self.acknowledge(session, batch)
+                    if self.at_safe_point_must_stop():
+                        break
+        except DlrpollError as exc:
+            self.error = str(exc)
+            log.error("source %s: poll failed: %s", self.name, self.error)
+        except Exception as exc:
+            # a bug of ours: record the poll as failed (never "ok"), then let it surface
+            self.error = f"internal error: {type(exc).__name__}: {exc}; please report this"
+            log.exception("source %s: poll failed with an internal error", self.name)
+            raise
+        finally:
+            result = self.record()
+        return result
+
+    # -- 1. lease -------------------------------------------------------------------------
+    def lease(self) -> bool:
+        """Claim the source: refused inside its interval since the last poll's start, or
+        while another poller holds it."""
+        return self.db.claim(
+            self.name, now=self.started, interval=self.cfg.interval, ttl=self.ttl, owner=self.owner
+        )
+
+    def skipped(self) -> PollResult:
+        reason = "not due: polled less than its interval ago, or another poller holds it"
+        log.info("source %s: skipped, %s", self.name, reason)
+        self.db.record_poll(
+            PollRun(self.name, self.started, self.clock(), Outcome.SKIPPED, error=reason)
+        )
+        return PollResult(self.name, Outcome.SKIPPED, error=reason)
+
+    # -- 2. fetch -------------------------------------------------------------------------
+    def fetch(self, session: Session) -> Iterator[Batch]:
+        """The session's batches. Before each fetch that consumes (the server forgets what it
+        answers), insist on room to journal the answer: such a fetch cannot be undone."""
+        batches = iter(session.batches(lambda ids: self.db.known_remote_ids(self.name, ids)))
+        while True:
+            if self.source.consumes and self.source.fetch_headroom:
+                self.db.ensure_free_space(
+                    self.source.fetch_headroom, f"a destructive call on source {self.name!r}"
+                )
+            batch = next(batches, None)
+            if batch is None:
+                return
+            yield batch
+
+    # -- 3, 4, 5. journal, parse, store ---------------------------------------------------
+    def journal_parse_store(self, batch: Batch) -> None:
+        """Steps 3–5 for one batch. A container (an envelope) is journaled whole and
+        committed first; its items are then split, parsed, journaled and stored together."""
+        self.held.extend(batch.held)
+        if batch.envelope is not None:
+            [entry] = self.journal_envelope(batch.envelope)
+            if entry.new:
+                self.open_envelope(entry.raw_id, batch.envelope)
+        if not batch.items:
+            return
+        entries = self.journal(batch.items)
+        new = [(e.raw_id, e.item) for e in entries if e.new]
+        if new:
+            self.store(self.parse(new), fetched=len(new))
+
+    def journal(self, items: Sequence[RawItem]) -> list[JournalEntry]:
+        """Step 3: commit raw items to the journal (durably) before anything else."""
+        return list(self.db.journal(self.name, items, self.clock()))
+
+    def parse(self, entries: Sequence[tuple[int, RawItem]]) -> list[ParsedRaw]:
+        """Step 4: receipts, or the reason each item is quarantined. Pure."""
+        return self.parser.parse_all(entries)
+
+    def store(self, parsed: Sequence[ParsedRaw], *, fetched: int = 0) -> None:
+        """Step 5: store receipts (dedupe, final-state rule); mark raw rows done."""
+        done = self.db.store_parsed(self.name, self.cfg.scope, parsed, self.clock())
+        self.counts += _counts(done, fetched)
+
+    def journal_envelope(self, envelope: RawItem) -> list[JournalEntry]:
+        """Journal a container; if that fails after a consuming fetch, the server has already
+        forgotten its items, so they go to the log in full before the error is raised."""
+        try:
+            return self.journal([envelope])
+        except StoreError as exc:
+            if not self.source.consumes:
+                raise
+            try:
+                items = self.source.split(envelope)
+            except SourceError:
+                items = []
+            for item in items:
+                log.error(
+                    "source %s: UNJOURNALED receipt %s: %r",
+                    self.name,
+                    item.remote_id,
+                    item.payload.decode("utf-8", "replace"),
+                )
+            raise PossibleLossError(
+                self.name,
+                f"a response with {len(items)} message(s) was received, and the server has "
+                f"marked them read, but it could not be journaled ({exc}); each one is in the "
+                f"log above as 'UNJOURNALED receipt'; recover them from there",
+            ) from exc
+
+    def open_envelope(self, raw_id: int, envelope: RawItem) -> None:
+        """Split a committed envelope into its items, then journal them, store their receipts
+        and mark the envelope done, all in one transaction. The envelope's bytes (every item)
+        are durable already, so that transaction may commit with relaxed durability: if a
+        power cut undoes it, the envelope is unprocessed again and the next poll repeats the
+        work, which dedupe makes harmless."""
+        try:
+            items = self.source.split(envelope)
+        except PermanentSourceError as exc:
+            # only a verdict on the envelope itself quarantines it: a temporary failure (the
+            # WSDL could not be fetched) leaves it unprocessed for the next poll
+            self.db.quarantine(raw_id, str(exc))
+            self.counts += Counts(quarantined=1)
+            raise
+        parsed = [(item, self.parser.parse(0, item)) for item in items]
+        new, done = self.db.journal_and_store(
+            self.name, self.cfg.scope, parsed, self.clock(), done=[raw_id], durable=False
+        )
+        self.counts += _counts(done, new)
+
+    def complete_unprocessed(self) -> None:
+        """Finish what an earlier, interrupted poll journaled but never processed."""
+        pending = list(self.db.unprocessed(self.name))
+        if not pending:
+            return
+        log.info(
+            "source %s: completing %d journaled item(s) from an interrupted poll",
+            self.name,
+            len(pending),
+        )
+        containers = self.source.containers
+        plain = [(raw_id, item) for raw_id, _s, item in pending if item.format not in containers]
+        if plain:
+            self.store(self.parse(plain))
+        for raw_id, _s, item in pending:
+            if item.format in containers:
+                self.open_envelope(raw_id, item)
+
+    # -- 6. acknowledge -------------------------------------------------------------------
+    def acknowledge(self, session: Session, batch: Batch) -> None:
+        """Step 6: only now may the server forget the batch (DELE, read flag)."""
+        session.acknowledge(batch)
+
+    def at_safe_point_must_stop(self) -> bool:
+        """Whether to end the poll here, where everything fetched so far is committed and
+        acknowledged: on shutdown, or when the poll has outlived its claim."""
+        if self.stop is not None and self.stop.is_set():
+            log.info("source %s: stopping after this batch (shutdown)", self.name)
+            self.interrupted = True
+            return True
+        if (self.clock() - self.started).total_seconds() > self.ttl:
+            # past here another poller may take the source over. A slow link (latency or a
+            # trickle under the read timeout, on every call) would otherwise stretch a big
+            # backlog without bound.
+            log.warning(
+                "source %s: stopping after this batch: the poll has outlived its claim "
+                "(%gs); the rest waits for the next poll",
+                self.name,
+                self.ttl,
             )
-        raise PossibleLossError(
-            cfg.name,
-            f"a response with {len(items)} message(s) was received, and the server has marked "
-            f"them read, but it could not be journaled ({exc}); each one is in the log above "
-            f"as 'UNJOURNALED receipt'; recover them from there",
-        ) from exc
+            return True
+        return False
 
+    # -- 7. record ------------------------------------------------------------------------
+    def outcome(self) -> Outcome:
+        if self.error:
+            return Outcome.ERROR
+        if self.held:
+            return Outcome.PARTIAL
+        return Outcome.OK
 
-def _process_batch(
-    store: Store,
-    cfg: SourceConfig,
-    source: Source,
-    parser: Parser,
-    batch: Batch,
-    clock: Clock,
-    tally: _Tally,
-) -> None:
-    if batch.envelope is not None:
-        [entry] = _journal_envelope(store, cfg, source, batch.envelope, clock)
-        if entry.new:
-            _open_envelope(store, cfg, source, parser, entry.raw_id, batch.envelope, clock, tally)
-    _store_items(store, cfg, parser, batch.items, clock(), tally)
+    def record(self) -> PollResult:
+        """Step 7: record the run in ``poll_runs`` and release the claim."""
+        outcome = self.outcome()
+        error = self.error
+        if outcome == Outcome.PARTIAL:
+            error = f"{len(self.held)} item(s) left on the server: " + "; ".join(self.held[:5])
+        result = PollResult(self.name, outcome, self.counts, error, tuple(self.held))
+        c = self.counts
+        run = PollRun(
+            self.name,
+            self.started,
+            self.clock(),
+            outcome,
+            c.fetched,
+            c.stored,
+            c.duplicates,
+            c.quarantined,
+            error,
+        )
+        try:
+            self.db.record_poll(run)
+        except StoreError as exc:
+            log.error("source %s: could not record the poll run: %s", self.name, exc)
+        try:
+            self.db.release(self.name, self.owner)
+        except StoreError as exc:
+            # a full disk or a locked database must not turn a recorded error into a crash;
+            # the claim expires by itself after claim_ttl
+            log.error("source %s: could not release the claim: %s", self.name, exc)
+        log.info("poll %s", result.line())
+        return result
 
 
 def poll_source(
@@ -263,113 +412,36 @@ def poll_source(
 ) -> PollResult:
     """Poll ``source`` once, if its claim is granted, and record the run. When ``stop`` is
     set (daemon shutdown), the poll ends after the batch it is on has been acknowledged."""
-    owner = owner or default_owner()
-    started = clock()
-    ttl = claim_ttl(cfg)
-    if not store.claim(cfg.name, now=started, interval=cfg.interval, ttl=ttl, owner=owner):
-        reason = "not due: polled less than its interval ago, or another poller holds it"
-        log.info("source %s: skipped, %s", cfg.name, reason)
-        result = PollResult(cfg.name, "skipped", error=reason)
-        store.record_poll(PollRun(cfg.name, started, clock(), "skipped", error=reason))
-        return result
-    tally = _Tally()
-    error: str | None = None
-    try:
-        parser = parser or parser_for(config, cfg)
-        complete_unprocessed(store, cfg, source, parser, clock, tally)
-        headroom = _fetch_headroom(cfg) if _destructive(cfg) else 0
-        with source.open() as session:
-            batches = iter(session.batches(lambda ids: store.known_remote_ids(cfg.name, ids)))
-            while True:
-                if headroom:
-                    # the next fetch cannot be undone: refuse it while it could not be kept
-                    store.ensure_free_space(headroom, f"a destructive call on source {cfg.name!r}")
-                batch = next(batches, None)
-                if batch is None:
-                    break
-                _process_batch(store, cfg, source, parser, batch, clock, tally)
-                session.acknowledge(batch)
-                if stop is not None and stop.is_set():
-                    # a safe point: everything fetched so far is committed and acknowledged
-                    log.info("source %s: stopping after this batch (shutdown)", cfg.name)
-                    break
-                if (clock() - started).total_seconds() > ttl:
-                    # the claim has expired: past here another poller may take the source
-                    # over. A slow link (latency or a trickle under the read timeout, on
-                    # every call) would otherwise stretch a big backlog without bound.
-                    log.warning(
-                        "source %s: stopping after this batch: the poll has outlived its "
-                        "claim (%gs); the rest waits for the next poll",
-                        cfg.name,
-                        ttl,
-                    )
-                    break
-    except DlrpollError as exc:
-        error = str(exc)
-        log.error("source %s: poll failed: %s", cfg.name, error)
-    except Exception as exc:
-        # a bug of ours: record the poll as failed (never "ok"), then let it surface
-        error = f"internal error: {type(exc).__name__}: {exc}; please report this"
-        log.exception("source %s: poll failed with an internal error", cfg.name)
-        raise
-    finally:
-        outcome = "error" if error else "ok"
-        result = PollResult(
-            cfg.name,
-            outcome,
-            tally.fetched,
-            tally.stored,
-            tally.duplicates,
-            tally.quarantined,
-            error,
-        )
-        try:
-            store.record_poll(
-                PollRun(
-                    cfg.name,
-                    started,
-                    clock(),
-                    outcome,
-                    tally.fetched,
-                    tally.stored,
-                    tally.duplicates,
-                    tally.quarantined,
-                    error,
-                )
-            )
-        except StoreError as exc:
-            log.error("source %s: could not record the poll run: %s", cfg.name, exc)
-        try:
-            store.release(cfg.name, owner)
-        except StoreError as exc:
-            # a full disk or a locked database must not turn a recorded error into a crash;
-            # the claim expires by itself after claim_ttl
-            log.error("source %s: could not release the claim: %s", cfg.name, exc)
-    log.info("poll %s", result.line())
-    return result
-
-
-def claim_ttl(cfg: SourceConfig) -> float:
-    """How long a claim lives: long enough for the slowest poll, short enough that a killed
-    poller does not block its source for long."""
-    return max(cfg.interval, 10 * cfg.timeout * (cfg.retries + 1))
+    poll = Poll(config, cfg, source, store, clock=clock, owner=owner, parser=parser, stop=stop)
+    return poll.run()
 
 
 def reparse(
-    config: LoadedConfig, store: Store, source: str | None = None, *, clock: Clock = utcnow
-) -> Mapping[str, StoreCounts]:
-    """Re-run the parsers over quarantined raw items; store what now parses (idempotent)."""
-    out: dict[str, StoreCounts] = {}
+    config: LoadedConfig,
+    store: Store,
+    source: str | None = None,
+    *,
+    clock: Clock = utcnow,
+    make: Callable[[SourceConfig], Source] | None = None,
+) -> Mapping[str, Counts]:
+    """Re-run the parsers over quarantined raw items; store what now parses (idempotent).
+    Records of items left on the server and containers are left alone: their reason lies
+    with the source, not the parser. ``make`` builds a configured source (default
+    :func:`dlrpoll.sources.make_source`)."""
+    from dlrpoll.sources import make_source
+
+    out: dict[str, Counts] = {}
     sources = [config.settings.source(source)] if source else list(config.settings.sources)
     for cfg in sources:
+        src = make(cfg) if make is not None else make_source(config, cfg)
+        skip = src.records | src.containers
         parser = parser_for(config, cfg)
-        rows = [(raw_id, item) for raw_id, _s, item in store.quarantined(cfg.name)]
-        # a source-side reason (an oversize e-mail, a hostile or unreadable SOAP response)
-        # cannot be fixed by a new profile
-        rows = [(r, i) for r, i in rows if i.format not in UNREPARSEABLE_FORMATS]
-        results = _parseable([(r, _clear(i)) for r, i in rows], parser)
+        rows = [(r, _clear(i)) for r, _s, i in store.quarantined(cfg.name) if i.format not in skip]
+        results = parser.parse_all(rows)
         out[cfg.name] = (
-            store.store_parsed(cfg.name, cfg.scope, results, clock()) if results else StoreCounts()
+            _counts(store.store_parsed(cfg.name, cfg.scope, results, clock()))
+            if results
+            else Counts()
         )
     return out
 

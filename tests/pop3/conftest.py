@@ -4,7 +4,7 @@ and Maildir per test), and factories for source configs and sources."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from dlrpoll.config import DatabaseConfig, LoadedConfig, Pop3SourceConfig, Secret, Settings
 from dlrpoll.sources.pop3 import Pop3Source
 from dlrpoll.sources.retry import RetryPolicy
+from tests.support.clock import Clock
 from tests.support.dovecot import Dovecot, Mailbox
 
 CfgFactory = Callable[..., Pop3SourceConfig]
@@ -86,17 +87,7 @@ def loaded_config(cfg: Pop3SourceConfig, password: str, db_path: str) -> LoadedC
     )
 
 
-class SteppingClock:
+def SteppingClock(start: datetime | None = None) -> Clock:  # noqa: N802
     """A test clock: one second passes at every reading (a poll stays well inside its
-    claim), and :meth:`jump` moves past the two-minute floor between polls."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2030, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
-
-    def jump(self, delta: timedelta = timedelta(hours=1)) -> None:
-        """Let time pass between polls."""
-        self.now += delta
+    claim), and ``jump`` moves past the two-minute floor between polls."""
+    return Clock(start or datetime(2030, 1, 1, tzinfo=UTC), step=1.0)

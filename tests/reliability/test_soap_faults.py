@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -229,19 +228,6 @@ def test_destructive_response_lost_after_the_server_answered_is_reported(
     assert check_promise(destructive.db, destructive.expected).stored == 0
 
 
-class _SlowClock(Clock):
-    """Every reading is ``step`` seconds after the last: a poll that crawls over a slow link
-    (latency or a trickle under the read timeout on every call), without the wait."""
-
-    def __init__(self, step: float) -> None:
-        super().__init__()
-        self.step = step
-
-    def __call__(self) -> datetime:
-        self.advance(self.step)
-        return self.now
-
-
 def test_a_crawling_poll_stops_at_a_safe_point_when_its_claim_expires(
     two_phase: SoapRig,
 ) -> None:
@@ -250,7 +236,9 @@ def test_a_crawling_poll_stops_at_a_safe_point_when_its_claim_expires(
     still runs. What it has not reached waits, unread, for the next poll."""
     cfg = two_phase.config.settings.sources[0]
     ttl = claim_ttl(cfg)
-    slow = _SlowClock(ttl / 4)
+    # every reading is ttl/4 after the last: a poll that crawls over a slow link (latency
+    # or a trickle under the read timeout on every call), without the wait
+    slow = Clock(step=ttl / 4)
     source = make_source(two_phase.config, cfg, RetryPolicy(attempts=1))
     result = poll_source(two_phase.config, cfg, source, two_phase.store, clock=slow)
     assert result.outcome == "ok", result.error

@@ -7,32 +7,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from dlrpoll.config import LoadedConfig, Secret, parse_settings
+from tests.support.clock import STEP, T0, Clock
 
-T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-#: One step of the test clock: past the providers' two-minute floor.
-STEP = 121.0
-
-
-class Clock:
-    """A clock that tests move by hand; ``tick()`` passes the two-minute floor."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-    def tick(self) -> datetime:
-        self.advance(STEP)
-        return self.now
+__all__ = ["STEP", "T0", "Clock"]
 
 
 def message_id(tag: str, i: int) -> str:

@@ -4,41 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from dlrpoll.config import LoadedConfig, SourceConfig, parse_settings
-from dlrpoll.rawitem import RawItem
-from dlrpoll.sources import Batch, KnownIds, RetryPolicy
+from dlrpoll.sources import RetryPolicy
 from dlrpoll.store import Store
-
-
-class EmptySession:
-    def batches(self, known: KnownIds) -> Iterator[Batch]:
-        return iter(())
-
-    def acknowledge(self, batch: Batch) -> None:
-        raise AssertionError("nothing to acknowledge")
-
-
-class EmptySource:
-    """A source with nothing new; counts its polls (the poller opens one session per poll)."""
-
-    def __init__(self, name: str, polls: list[str], lock: threading.Lock) -> None:
-        self.name = name
-        self._polls = polls
-        self._lock = lock
-
-    @contextmanager
-    def open(self) -> Iterator[EmptySession]:
-        with self._lock:
-            self._polls.append(self.name)
-        yield EmptySession()
-
-    def split(self, envelope: RawItem) -> list[RawItem]:
-        return []
+from tests.support.fake_source import FakeSource
 
 
 class EmptySources:
@@ -49,9 +22,14 @@ class EmptySources:
         self.lock = threading.Lock()
         self.retries: dict[str, RetryPolicy] = {}
 
-    def __call__(self, config: LoadedConfig, cfg: SourceConfig, retry: RetryPolicy) -> EmptySource:
+    def __call__(self, config: LoadedConfig, cfg: SourceConfig, retry: RetryPolicy) -> FakeSource:
         self.retries[cfg.name] = retry
-        return EmptySource(cfg.name, self.polls, self.lock)
+        return FakeSource(cfg.name, on_open=self._opened)
+
+    def _opened(self, source: FakeSource) -> None:
+        # the poller opens one session per poll
+        with self.lock:
+            self.polls.append(source.name)
 
 
 def make_config(*names: str, interval: str = "2m", jitter: str = "0s") -> LoadedConfig:

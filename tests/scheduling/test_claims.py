@@ -10,19 +10,9 @@ from dlrpoll.scheduling import poll_round
 from dlrpoll.store import Store
 from dlrpoll.store.reports import last_starts
 from tests.scheduling.conftest import EmptySources, make_config
+from tests.support.clock import Clock
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def test_a_second_poller_inside_the_floor_is_refused(store: Store) -> None:

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 from dlrpoll.config import LoadedConfig, SourceConfig
 from dlrpoll.errors import SourceConnectError
 from dlrpoll.poller import PollResult, utcnow
-from dlrpoll.rawitem import RawItem
 from dlrpoll.scheduling import FLOOR_MARGIN, Daemon
 from dlrpoll.sources import RetryPolicy
 from dlrpoll.store import Store
 from dlrpoll.store.reports import last_starts
-from tests.scheduling.conftest import EmptySession, EmptySources, make_config
+from tests.scheduling.conftest import EmptySources, make_config
+from tests.support.fake_source import FakeSource
 
 
 def test_due_sources_poll_at_start_others_wait_for_their_floor(store: Store) -> None:
@@ -48,35 +46,24 @@ def test_due_sources_poll_at_start_others_wait_for_their_floor(store: Store) -> 
     assert [(r.source, r.outcome) for r in results] == [("fresh", "ok")]
 
 
-class FailingSource:
+def failing_source(name: str, retry: RetryPolicy, attempted: threading.Event) -> FakeSource:
     """A source whose server refuses connections: the poll sits in its retry sleeps."""
 
-    def __init__(self, name: str, retry: RetryPolicy, attempted: threading.Event) -> None:
-        self.name = name
-        self.retry = retry
-        self.attempted = attempted
+    def connect() -> None:
+        attempted.set()
+        raise SourceConnectError(name, "connection refused")
 
-    def _connect(self) -> None:
-        self.attempted.set()
-        raise SourceConnectError(self.name, "connection refused")
-
-    @contextmanager
-    def open(self) -> Iterator[EmptySession]:
-        self.retry.call(self.name, "connect", self._connect)
-        yield EmptySession()
-
-    def split(self, envelope: RawItem) -> list[RawItem]:
-        return []
+    return FakeSource(name, on_open=lambda _source: retry.call(name, "connect", connect))
 
 
 def test_stop_interrupts_a_retry_sleep_and_records_the_poll(store: Store) -> None:
     config = make_config("down")
     attempted = threading.Event()
 
-    def factory(config: LoadedConfig, cfg: SourceConfig, retry: RetryPolicy) -> FailingSource:
+    def factory(config: LoadedConfig, cfg: SourceConfig, retry: RetryPolicy) -> FakeSource:
         # a long backoff: without the stop event the poll would sit here for minutes
         slow = RetryPolicy(attempts=5, wait_initial=600, wait_max=600, stop=retry.stop)
-        return FailingSource(cfg.name, slow, attempted)
+        return failing_source(cfg.name, slow, attempted)
 
     daemon = Daemon(config, store, source_factory=factory)
     daemon.start()

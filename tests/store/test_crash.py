@@ -5,8 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -14,8 +12,8 @@ from dlrpoll.config import LoadedConfig, parse_settings
 from dlrpoll.poller import Parser, poll_source
 from dlrpoll.rawitem import RawItem
 from dlrpoll.receipts import BUILTIN_PROFILES
-from dlrpoll.sources import Batch, KnownIds
 from dlrpoll.store import ParsedRaw, Store
+from tests.support.fake_source import FakeSource
 
 from .helpers import at, receipt, rows
 
@@ -33,28 +31,9 @@ class ReceiptParser(Parser):
         return ParsedRaw(raw_id, [receipt(message_id)])
 
 
-class Mailbox:
+def Mailbox(items: list[RawItem]) -> FakeSource:  # noqa: N802
     """A source that offers the same items again, as a mailbox never acknowledged would."""
-
-    name = "box"
-
-    def __init__(self, items: list[RawItem]) -> None:
-        self.items = items
-        self.acknowledged: list[str | None] = []
-
-    @contextmanager
-    def open(self) -> Iterator[Mailbox]:
-        yield self
-
-    def batches(self, known: KnownIds) -> Iterator[Batch]:
-        seen = known([i.remote_id for i in self.items if i.remote_id])
-        yield Batch(items=[i for i in self.items if i.remote_id not in seen], known=sorted(seen))
-
-    def acknowledge(self, batch: Batch) -> None:
-        self.acknowledged.extend([i.remote_id for i in batch.items] + list(batch.known))
-
-    def split(self, envelope: RawItem) -> list[RawItem]:
-        return []
+    return FakeSource("box", queue=[items])
 
 
 def config() -> LoadedConfig:
@@ -113,7 +92,7 @@ def test_a_killed_poller_is_completed_by_the_next_run_without_duplicates(db_path
         again = poll_source(
             cfg,
             cfg.settings.sources[0],
-            Mailbox(offered),  # type: ignore[arg-type]
+            Mailbox(offered),
             store,
             clock=lambda: at(300) + timedelta(minutes=5),
             parser=ReceiptParser(),

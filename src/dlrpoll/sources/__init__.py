@@ -1,12 +1,32 @@
-"""Sources: each kind turns a configured source into raw items and acknowledges them."""
+"""Sources: each kind turns a configured source into raw items and acknowledges them.
+
+Kinds are registered in :data:`KINDS` by module path and imported only when a source of that
+kind is made, so a poll of POP3 sources never imports zeep.
+"""
 
 from __future__ import annotations
 
-from dlrpoll.config import LoadedConfig, Pop3SourceConfig, SourceConfig
+import importlib
+from typing import Protocol
+
+from dlrpoll.config import LoadedConfig, SourceConfig
 from dlrpoll.sources.base import Batch, KnownIds, Session, Source
 from dlrpoll.sources.retry import RetryPolicy
 
-__all__ = ["Batch", "KnownIds", "RetryPolicy", "Session", "Source", "make_source"]
+__all__ = ["KINDS", "Batch", "KnownIds", "RetryPolicy", "Session", "Source", "make_source"]
+
+
+class SourceFactory(Protocol):
+    """``from_config`` of a source kind's module."""
+
+    def __call__(self, config: LoadedConfig, cfg: SourceConfig, retry: RetryPolicy) -> Source: ...
+
+
+#: ``kind`` → the module whose ``from_config`` makes a source of that kind.
+KINDS: dict[str, str] = {
+    "pop3": "dlrpoll.sources.pop3",
+    "soap": "dlrpoll.sources.soap",
+}
 
 
 def make_source(
@@ -18,11 +38,5 @@ def make_source(
     event is its shutdown signal.
     """
     retry = retry or RetryPolicy(attempts=cfg.retries + 1)
-    if isinstance(cfg, Pop3SourceConfig):
-        from dlrpoll.sources.pop3 import Pop3Source
-
-        return Pop3Source(cfg, config.secret(cfg.name, "password"), retry=retry)
-    from dlrpoll.sources.soap import SoapSource
-
-    args = {k: config.secrets.get((cfg.name, "args", k), v) for k, v in cfg.args.items()}
-    return SoapSource(cfg, args, retry=retry)
+    factory: SourceFactory = importlib.import_module(KINDS[cfg.kind]).from_config
+    return factory(config, cfg, retry)

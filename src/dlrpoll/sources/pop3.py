@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from dlrpoll.config import Pop3SourceConfig, Secret
+from dlrpoll.config import LoadedConfig, Pop3SourceConfig, Secret, SourceConfig
 from dlrpoll.errors import (
     SourceAuthError,
     SourceConnectError,
@@ -48,7 +48,7 @@ from dlrpoll.errors import (
     SourceTimeoutError,
     SourceTLSError,
 )
-from dlrpoll.rawitem import RawItem
+from dlrpoll.rawitem import RawFormat, RawItem
 from dlrpoll.sources.base import Batch, KnownIds
 from dlrpoll.sources.pop3_wire import Response, Wire, WireTooLong
 from dlrpoll.sources.retry import RetryPolicy
@@ -169,6 +169,12 @@ class Pop3Source:
     @property
     def _where(self) -> str:
         return f"{self.cfg.host}:{self.cfg.effective_port}"
+
+    #: a fetch (RETR) leaves the message on the server until DELE, after the journal commit
+    consumes = False
+    fetch_headroom = 0
+    containers: frozenset[RawFormat] = frozenset()
+    records = frozenset({RawFormat.EMAIL_HEADERS})
 
     def split(self, envelope: RawItem) -> list[RawItem]:
         """POP3 never produces envelopes."""
@@ -437,7 +443,7 @@ class Pop3Session:
                     "server and is tried again at the next poll",
                 )
             if entry.size <= max_size:
-                items.append(RawItem(entry.key, resp.body, "email", ack=entry.num))
+                items.append(RawItem(entry.key, resp.body, RawFormat.EMAIL, ack=entry.num))
             else:
                 reason = (
                     f"message is {_human_size(entry.size)}, over max_size "
@@ -447,7 +453,11 @@ class Pop3Session:
                 log.warning("source %s: message %s: %s", self.name, entry.key, reason)
                 items.append(
                     RawItem(
-                        entry.key, resp.body, "email-headers", parse_error=reason, ack=entry.num
+                        entry.key,
+                        resp.body,
+                        RawFormat.EMAIL_HEADERS,
+                        parse_error=reason,
+                        ack=entry.num,
                     )
                 )
         return items
@@ -608,3 +618,9 @@ def _close(client: poplib.POP3) -> None:
         client.close()
     except OSError:
         pass
+
+
+def from_config(config: LoadedConfig, cfg: SourceConfig, retry: RetryPolicy) -> Pop3Source:
+    """The registry's factory (see :data:`dlrpoll.sources.KINDS`)."""
+    assert isinstance(cfg, Pop3SourceConfig)
+    return Pop3Source(cfg, config.secret(cfg.name, "password"), retry=retry)

@@ -54,7 +54,7 @@ import zeep.exceptions
 import zeep.transports
 from lxml import etree
 
-from dlrpoll.config import Secret, SecretRef, SoapSourceConfig
+from dlrpoll.config import LoadedConfig, Secret, SecretRef, SoapSourceConfig, SourceConfig
 from dlrpoll.errors import (
     ConfigError,
     PossibleLossError,
@@ -67,7 +67,7 @@ from dlrpoll.errors import (
     SourceTLSError,
     TemporarySourceError,
 )
-from dlrpoll.rawitem import RawItem
+from dlrpoll.rawitem import RawFormat, RawItem
 from dlrpoll.sources.base import Batch, KnownIds
 from dlrpoll.sources.retry import RetryPolicy
 
@@ -77,7 +77,7 @@ log = logging.getLogger(__name__)
 _zeep: Any = zeep
 
 ArgValue = Secret | int | float | bool | str
-ENVELOPE_FORMAT = "soap-envelope"
+ENVELOPE_FORMAT = RawFormat.SOAP_ENVELOPE
 
 _SOAP_ENVS = (
     "http://schemas.xmlsoap.org/soap/envelope/",
@@ -470,6 +470,20 @@ class SoapSource:
     def __repr__(self) -> str:
         return f"SoapSource({self.name!r}, {self.cfg.wsdl!r}, mode={self.cfg.mode!r})"
 
+    containers = frozenset({RawFormat.SOAP_ENVELOPE})
+    records: frozenset[RawFormat] = frozenset()
+
+    @property
+    def consumes(self) -> bool:
+        """GetNewInboxMessages marks what it returns read as it answers."""
+        return self.cfg.mode == "destructive"
+
+    @property
+    def fetch_headroom(self) -> int:
+        """Room for the largest response once as the journaled envelope, once as its items,
+        and once more for the WAL; only a consuming fetch needs it."""
+        return 3 * self.cfg.max_response_size if self.consumes else 0
+
     # -- WSDL and plans ---------------------------------------------------------------------
     def service(self) -> _Service:
         """The loaded WSDL (once per process per WSDL and endpoint); connect errors retried."""
@@ -562,7 +576,7 @@ class SoapSource:
                 RawItem(
                     remote_id=remote_id,
                     payload=(body_text or "").encode("utf-8"),
-                    format="text",
+                    format=RawFormat.TEXT,
                     parse_error=problem,
                     sender=values.get("sender") or None,
                     received_at=received,
@@ -768,3 +782,11 @@ class SoapSession:
 
 
 __all__ = ["SoapSession", "SoapSource", "hardened_settings"]
+
+
+def from_config(config: LoadedConfig, cfg: SourceConfig, retry: RetryPolicy) -> SoapSource:
+    """The registry's factory (see :data:`dlrpoll.sources.KINDS`)."""
+    assert isinstance(cfg, SoapSourceConfig)
+    secrets = config.source_secrets(cfg.name)
+    args = {k: secrets.get(("args", k), v) for k, v in cfg.args.items()}
+    return SoapSource(cfg, args, retry=retry)

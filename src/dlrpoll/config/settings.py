@@ -1,0 +1,101 @@
+"""The whole configuration file as typed, frozen settings, and the config with its secrets
+resolved (:class:`LoadedConfig`)."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from dlrpoll.config.pop3 import Pop3SourceConfig
+from dlrpoll.config.secrets import Secret, SecretKey
+from dlrpoll.config.soap import SoapSourceConfig
+from dlrpoll.config.source_base import Model
+from dlrpoll.config.values import Duration
+from dlrpoll.errors import ConfigError
+
+#: One entry per source kind; a new kind adds its settings class here and nowhere else in
+#: config (its secrets are found by type, see ``secrets.secret_settings``).
+AnySourceConfig = Pop3SourceConfig | SoapSourceConfig
+SourceConfig = Annotated[AnySourceConfig, Field(discriminator="kind")]
+SOURCE_KINDS: tuple[str, ...] = tuple(
+    typing.get_args(c.model_fields["kind"].annotation)[0] for c in typing.get_args(AnySourceConfig)
+)
+
+
+class DatabaseConfig(Model):
+    """``[database]``: ``path`` (SQLite file) or ``url`` (any SQLAlchemy URL)."""
+
+    path: str = "dlrpoll.sqlite"
+    url: str | None = None
+    busy_timeout: Duration = 30.0
+
+
+class ProfileConfig(Model):
+    """``[profiles.NAME]``: a provider profile users define without code."""
+
+    format: Literal["smpp", "keyvalue"] = "keyvalue"
+    fields: dict[str, str] = Field(default_factory=dict)
+    states: dict[str, str | dict[str, Any]] = Field(default_factory=dict)
+    timezone: str | None = None
+
+
+class Settings(Model):
+    """The whole configuration file."""
+
+    database: DatabaseConfig = DatabaseConfig()
+    profiles: dict[str, ProfileConfig] = Field(default_factory=dict)
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        seen: set[str] = set()
+        for src in self.sources:
+            if src.name in seen:
+                raise ValueError(f"two sources are named {src.name!r}; names must be unique")
+            seen.add(src.name)
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        for src in self.sources:
+            if src.name == name:
+                return src
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"no source named {name!r} (sources: {known})")
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """Settings with their secrets resolved and where they came from."""
+
+    settings: Settings
+    path: Path | None
+    secrets: Mapping[tuple[str, ...], Secret]
+
+    def source_secrets(self, source: str) -> dict[SecretKey, Secret]:
+        """Every resolved secret of one source, by its key path inside the source."""
+        return {k[1:]: v for k, v in self.secrets.items() if k[0] == source}
+
+    def secret(self, source: str, *key: str) -> Secret:
+        """The resolved secret at ``sources[name].key…``; e.g. ``secret("box", "password")``.
+        Raises :class:`ConfigError` when secrets were not resolved (a read-only command)."""
+        try:
+            return self.secrets[(source, *key)]
+        except KeyError:
+            raise ConfigError(
+                f"sources.{source}.{'.'.join(key)}: this command did not resolve secrets"
+            ) from None
+
+    @property
+    def database_url(self) -> str:
+        db = self.settings.database
+        if db.url:
+            return db.url
+        path = Path(db.path).expanduser()
+        if not path.is_absolute() and self.path is not None:
+            path = self.path.parent / path
+        return f"sqlite:///{path}"

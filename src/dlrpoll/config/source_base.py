@@ -1,0 +1,65 @@
+"""What every source kind's settings share: name, profile, interval (never under the floor),
+time zone, dedupe scope, timeouts and retries."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from dlrpoll.config.values import MIN_INTERVAL_SECONDS, Duration, format_duration
+
+
+class Model(BaseModel):
+    """Frozen, and every unknown key is an error (a misspelt setting is never ignored)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class SourceBase(Model):
+    """The settings every `[[sources]]` entry has, whatever its kind."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.@-]+$")
+    profile: str = "smpp"
+    interval: Duration = float(MIN_INTERVAL_SECONDS)
+    jitter: Duration = 10.0
+    timezone: str = "UTC"
+    dedupe_scope: str | None = None
+    enabled: bool = True
+    timeout: Duration = 30.0
+    retries: int = Field(default=3, ge=0, le=10)
+
+    @field_validator("interval")
+    @classmethod
+    def _floor(cls, v: float) -> float:
+        if v < MIN_INTERVAL_SECONDS:
+            raise ValueError(
+                f"{format_duration(v)} is below the provider minimum of "
+                f"{format_duration(MIN_INTERVAL_SECONDS)}"
+            )
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name like 'UTC'") from exc
+        return v
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be a positive duration")
+        return v
+
+    @property
+    def scope(self) -> str:
+        """The dedupe scope: receipts equal within one scope are stored once."""
+        return self.dedupe_scope or self.name
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
