@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from dlrpoll.config import LoadedConfig, SoapSourceConfig, SourceConfig
+from dlrpoll.counts import Counts
 from dlrpoll.errors import (
     DlrpollError,
     ParseError,
@@ -330,10 +331,7 @@ def poll_source(
                     started,
                     clock(),
                     outcome,
-                    tally.fetched,
-                    tally.stored,
-                    tally.duplicates,
-                    tally.quarantined,
+                    Counts(tally.fetched, tally.stored, tally.duplicates, tally.quarantined),
                     error,
                 )
             )
