@@ -1,5 +1,8 @@
-"""What a poll did: its outcome and its counts, in one shape for the poller, the store's
-``poll_runs``, ``status`` and the metrics."""
+"""What a poll (or a part of one) did: its outcome and its counts, in one shape.
+
+A shared leaf (it imports nothing of ours): the store returns counts, the poller adds them
+up, ``poll_runs`` records them, ``status`` and the metrics show them.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +37,8 @@ class Counts:
     quarantined: int = 0
 
     def __add__(self, other: Counts) -> Counts:
+        if not isinstance(other, Counts):
+            return NotImplemented
         return Counts(
             self.fetched + other.fetched,
             self.stored + other.stored,
@@ -41,7 +46,7 @@ class Counts:
             self.quarantined + other.quarantined,
         )
 
-    def text(self) -> str:
+    def describe(self) -> str:
         """``fetched 3, stored 2, duplicates 1, quarantined 0``, for logs and ``poll``."""
         return (
             f"fetched {self.fetched}, stored {self.stored}, "

@@ -26,7 +26,6 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Protocol
 
 from dlrpoll.config import LoadedConfig, SourceConfig
 from dlrpoll.counts import Counts, Outcome
@@ -47,19 +46,6 @@ from dlrpoll.store import JournalEntry, ParsedRaw, PollRun, Store
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-
-class _StoreCounts(Protocol):
-    @property
-    def stored(self) -> int: ...
-    @property
-    def duplicates(self) -> int: ...
-    @property
-    def quarantined(self) -> int: ...
-
-
-def _counts(c: _StoreCounts, fetched: int = 0) -> Counts:
-    return Counts(fetched, c.stored, c.duplicates, c.quarantined)
 
 
 def utcnow() -> datetime:
@@ -103,7 +89,7 @@ class PollResult:
         """One human line for logs and ``dlrpoll poll``."""
         if self.outcome == Outcome.SKIPPED:
             return f"{self.source}: skipped ({self.error})"
-        counts = self.counts.text()
+        counts = self.counts.describe()
         if self.outcome == Outcome.ERROR:
             return f"{self.source}: error: {self.error} ({counts})"
         if self.outcome == Outcome.PARTIAL:
@@ -267,7 +253,7 @@ class Poll:
     def store(self, parsed: Sequence[ParsedRaw], *, fetched: int = 0) -> None:
         """Step 5: store receipts (dedupe, final-state rule); mark raw rows done."""
         done = self.db.store_parsed(self.name, self.cfg.scope, parsed, self.clock())
-        self.counts += _counts(done, fetched)
+        self.counts += done + Counts(fetched=fetched)
 
     def journal_envelope(self, envelope: RawItem) -> list[JournalEntry]:
         """Journal a container; if that fails after a consuming fetch, the server has already
@@ -313,7 +299,7 @@ class Poll:
         new, done = self.db.journal_and_store(
             self.name, self.cfg.scope, parsed, self.clock(), done=[raw_id], durable=False
         )
-        self.counts += _counts(done, new)
+        self.counts += done + Counts(fetched=new)
 
     def complete_unprocessed(self) -> None:
         """Finish what an earlier, interrupted poll journaled but never processed."""
@@ -373,18 +359,7 @@ class Poll:
         if outcome == Outcome.PARTIAL:
             error = f"{len(self.held)} item(s) left on the server: " + "; ".join(self.held[:5])
         result = PollResult(self.name, outcome, self.counts, error, tuple(self.held))
-        c = self.counts
-        run = PollRun(
-            self.name,
-            self.started,
-            self.clock(),
-            outcome,
-            c.fetched,
-            c.stored,
-            c.duplicates,
-            c.quarantined,
-            error,
-        )
+        run = PollRun(self.name, self.started, self.clock(), outcome, self.counts, error)
         try:
             self.db.record_poll(run)
         except StoreError as exc:
@@ -439,9 +414,7 @@ def reparse(
         rows = [(r, _clear(i)) for r, _s, i in store.quarantined(cfg.name) if i.format not in skip]
         results = parser.parse_all(rows)
         out[cfg.name] = (
-            _counts(store.store_parsed(cfg.name, cfg.scope, results, clock()))
-            if results
-            else Counts()
+            store.store_parsed(cfg.name, cfg.scope, results, clock()) if results else Counts()
         )
     return out
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import IntEnum
 
@@ -52,6 +52,10 @@ class Receipt:
     dst_addr: str | None = None
     client_ref: str | None = None
     text: str | None = None
+
+
+#: The receipt's fields, in order: the one list the store's columns and rows derive from.
+RECEIPT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Receipt))
 
 
 class _ReceiptBuilder:

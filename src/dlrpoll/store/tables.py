@@ -2,37 +2,32 @@
 
 Every name here is read by reporting tools, so a change needs a schema version and a
 migration (``migrations.py``). Column types are plain and dialect-neutral: timestamps are
-ISO-8601 UTC text (:func:`iso`), booleans are integers 0/1, so the same SQL works in the
-``sqlite3`` shell, in spreadsheets and on PostgreSQL.
+ISO-8601 UTC text (:mod:`dlrpoll.timestamps`), booleans are integers 0/1, so the same SQL
+works in the ``sqlite3`` shell, in spreadsheets and on PostgreSQL.
+
+The ``receipts`` columns that hold a receipt's own fields are derived from
+:data:`~dlrpoll.receipts.model.RECEIPT_FIELDS` and the fields' types (:data:`RECEIPT_PLAN`),
+so a field added to ``Receipt`` without a way to store it fails at import, not in a poll.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import enum
+import types
+import typing
+from datetime import datetime
 
-from sqlalchemy import Column, Index, LargeBinary, Table, func
+from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, Table, func
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
+from dlrpoll.receipts.model import RECEIPT_FIELDS, Receipt, State
+from dlrpoll.timestamps import from_text as from_iso
+from dlrpoll.timestamps import to_text as iso
+from dlrpoll.timestamps import to_text_or_none as iso_or_none
 
-def iso(dt: datetime) -> str:
-    """``2026-11-22T14:07:53.123456Z``: UTC, always microseconds, always ``Z``.
-
-    The fixed width makes lexical order equal time order, so ``WHERE done_at >= '2026-11'``
-    and ``ORDER BY done_at`` are right in any tool. A naive datetime is taken as UTC.
-    """
-    offset = dt.utcoffset()
-    if offset:
-        dt = dt - offset
-    return dt.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def iso_or_none(dt: datetime | None) -> str | None:
-    return None if dt is None else iso(dt)
-
-
-def from_iso(text: str) -> datetime:
-    """The aware UTC datetime a stored timestamp stands for."""
-    return datetime.fromisoformat(text).astimezone(UTC)
+__all__ = ["from_iso", "iso", "iso_or_none"]  # the store's names for the timestamp functions
 
 
 class RawMessage(SQLModel, table=True):
@@ -55,33 +50,6 @@ class RawMessage(SQLModel, table=True):
     #: how many receipts it yielded; NULL until parsed (NULL and no parse_error: unprocessed)
     receipts: int | None = None
     parsed_at: str | None = None
-
-
-class ReceiptRow(SQLModel, table=True):
-    """``receipts``: one row per distinct receipt event."""
-
-    __tablename__ = "receipts"
-
-    id: int | None = Field(default=None, primary_key=True)
-    raw_id: int = Field(foreign_key="raw_messages.id")
-    source: str
-    scope: str
-    message_id: str
-    state: str
-    state_code: int
-    final: int
-    provider_status: str
-    error_code: str | None = None
-    submitted_at: str | None = None
-    done_at: str | None = None
-    sub: int | None = None
-    dlvrd: int | None = None
-    src_addr: str | None = None
-    dst_addr: str | None = None
-    client_ref: str | None = None
-    text: str | None = None
-    format: str
-    received_at: str
 
 
 class PollRunRow(SQLModel, table=True):
@@ -113,9 +81,71 @@ class SourceState(SQLModel, table=True):
 
 
 raw_messages: Table = RawMessage.__table__  # type: ignore[attr-defined]
-receipts: Table = ReceiptRow.__table__  # type: ignore[attr-defined]
 poll_runs: Table = PollRunRow.__table__  # type: ignore[attr-defined]
 source_state: Table = SourceState.__table__  # type: ignore[attr-defined]
+
+
+class Stored(enum.Enum):
+    """How a receipt field is kept in ``receipts``."""
+
+    VERBATIM = "verbatim"  # text or integer as it is
+    STATE = "state"  # two columns: the name (``state``) and the SMPP code (``state_code``)
+    FLAG = "flag"  # a bool as 0/1
+    TIME = "time"  # a datetime as timestamp text
+
+
+def _how(hint: object) -> tuple[Stored, bool, type]:
+    """How a field with type ``hint`` is stored: (kind, nullable, Python type)."""
+    args = typing.get_args(hint)
+    nullable = isinstance(hint, types.UnionType) and type(None) in args
+    base = next(a for a in args if a is not type(None)) if nullable else hint
+    if base is State:
+        return Stored.STATE, nullable, State
+    if base is bool:
+        return Stored.FLAG, nullable, bool
+    if base is datetime:
+        return Stored.TIME, nullable, datetime
+    if base in (str, int):
+        return Stored.VERBATIM, nullable, typing.cast(type, base)
+    raise TypeError(f"Receipt field of type {hint!r}: the store has no column type for it")
+
+
+#: Receipt fields kept after the others (the column order is a public contract).
+_LAST_FIELDS = ("format",)
+
+
+def _receipt_plan() -> tuple[tuple[str, Stored, bool, type], ...]:
+    hints = typing.get_type_hints(Receipt)
+    order = [f for f in RECEIPT_FIELDS if f not in _LAST_FIELDS] + list(_LAST_FIELDS)
+    return tuple((name, *_how(hints[name])) for name in order)
+
+
+#: ``(field, how, nullable, type)`` for every :class:`Receipt` field, in column order.
+RECEIPT_PLAN = _receipt_plan()
+
+
+def _receipt_columns() -> list[Column[typing.Any]]:
+    cols: list[Column[typing.Any]] = []
+    for name, how, nullable, kind in RECEIPT_PLAN:
+        sql_type: TypeEngine[typing.Any] = Integer() if kind in (int, bool) else AutoString()
+        cols.append(Column(name, sql_type, nullable=nullable))
+        if how is Stored.STATE:
+            cols.append(Column("state_code", Integer(), nullable=nullable))
+    return cols
+
+
+#: ``receipts``: one row per distinct receipt event: where it came from, the receipt's own
+#: fields (:data:`RECEIPT_PLAN`), and when it was stored.
+receipts = Table(
+    "receipts",
+    SQLModel.metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("raw_id", Integer(), ForeignKey("raw_messages.id"), nullable=False),
+    Column("source", AutoString(), nullable=False),
+    Column("scope", AutoString(), nullable=False),
+    *_receipt_columns(),
+    Column("received_at", AutoString(), nullable=False),
+)
 
 TABLES: tuple[Table, ...] = (raw_messages, receipts, poll_runs, source_state)
 
