@@ -21,98 +21,32 @@ Example::
 
 from __future__ import annotations
 
-import enum
 import http.server
 import logging
 import threading
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from importlib import resources
 from types import TracebackType
-from typing import Any
 from xml.sax.saxutils import escape
 
-from lxml import etree
+from dlrpoll.sandbox.soap_wire import (
+    FAULT,
+    NAMESPACE,
+    SOAP_ENV,
+    InboxHandler,
+    Injected,
+    Injection,
+    Message,
+    render,
+)
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "http://upsidewireless.com/webservice/sms"
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 #: The provider returns at most this many messages per ``GetNewInboxMessages`` call.
 MAX_PER_CALL = 300
 _WSDL_PLACEHOLDER = "http://localhost/SMS.asmx"
-
-_ENVELOPE = (
-    '<?xml version="1.0" encoding="utf-8"?>'
-    f'<soap:Envelope xmlns:soap="{SOAP_ENV}" '
-    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-    'xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
-    "<soap:Body>{body}</soap:Body></soap:Envelope>"
-)
-_MESSAGE = (
-    "<{tag}><isValid>{valid}</isValid><sender>{sender}</sender><data>{data}</data>"
-    "<name>{name}</name><inboundnumber>{inbound}</inboundnumber>"
-    "<carriercode>{carrier}</carriercode><messageid>{mid}</messageid>{extra}</{tag}>"
-)
-_FAULT = (
-    "<soap:Fault><faultcode>soap:{code}</faultcode><faultstring>{text}</faultstring></soap:Fault>"
-)
-_BOMB = (
-    '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
-    ' <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">\n'
-    ' <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">\n'
-    ' <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">\n'
-    ' <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">\n'
-    ' <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">\n'
-    ' <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">\n'
-    ' <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">\n'
-    ' <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">\n'
-    ' <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">\n]>\n'
-)
-_XXE = '<?xml version="1.0"?>\n<!DOCTYPE foo [\n <!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n'
-
-
-class Injected(enum.StrEnum):
-    """Ways :meth:`SoapInbox.inject` can make a call misbehave."""
-
-    #: HTTP 500 with an HTML error page (not a SOAP fault)
-    HTTP_500 = "http-500"
-    #: HTTP 200 with a body that is not XML
-    NON_XML = "non-xml"
-    #: the connection closes after half the announced Content-Length
-    TRUNCATED = "truncated"
-    #: a complete HTTP response whose XML stops halfway
-    TRUNCATED_XML = "truncated-xml"
-    #: the request is read (and acted on), then no response until :meth:`SoapInbox.release`
-    STALL = "stall"
-    #: a billion-laughs entity bomb inside an otherwise valid response
-    BOMB = "bomb"
-    #: an external entity (``file:///etc/passwd``) inside an otherwise valid response
-    EXTERNAL_ENTITY = "external-entity"
-    #: a valid response padded to ``size`` bytes (the padding is streamed, never held)
-    HUGE = "huge"
-    #: HTTP 200 with exactly the bytes given as ``body`` (hostile XML of the test's making)
-    RAW = "raw"
-
-
-@dataclass
-class _Injection:
-    kind: Injected
-    operation: str | None
-    size: int
-    body: bytes = b""
-
-
-@dataclass
-class _Message:
-    mid: str
-    body: str
-    sender: str
-    inbound: str
-    carrier: str
-    utc: str
 
 
 def smpp_receipts(count: int, *, start: int = 0, stat: str = "DELIVRD") -> list[str]:
@@ -150,9 +84,9 @@ class SoapInbox:
         self.ignore_read_flag = False
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._unread: OrderedDict[str, _Message] = OrderedDict()
-        self._read: dict[str, _Message] = {}
-        self._injections: deque[_Injection] = deque()
+        self._unread: OrderedDict[str, Message] = OrderedDict()
+        self._read: dict[str, Message] = {}
+        self._injections: deque[Injection] = deque()
         self._release = threading.Event()
         self._epoch = int(time.time() * 1000)
         self._seq = 0
@@ -176,7 +110,7 @@ class SoapInbox:
         """Bind and serve in a background thread; returns ``self``."""
         inbox = self
 
-        class Handler(_Handler):
+        class Handler(InboxHandler):
             owner = inbox
 
         server = http.server.ThreadingHTTPServer((self.host, self.port), Handler)
@@ -246,7 +180,7 @@ class SoapInbox:
             for body in bodies:
                 self._seq += 1
                 mid = f"Mail{self._epoch}-{self._seq}"
-                self._unread[mid] = _Message(mid, body, sender, inbound, carrier, now)
+                self._unread[mid] = Message(mid, body, sender, inbound, carrier, now)
                 ids.append(mid)
             self._changed.notify_all()
         return ids
@@ -284,7 +218,7 @@ class SoapInbox:
         """
         with self._lock:
             for _ in range(times):
-                self._injections.append(_Injection(Injected(kind), operation, size, body))
+                self._injections.append(Injection(Injected(kind), operation, size, body))
 
     def release(self) -> None:
         """Let stalled calls go: their connections close without an answer. Later stalls
@@ -304,14 +238,14 @@ class SoapInbox:
             return self._changed.wait_for(lambda: self.responses >= count, timeout)
 
     # -- the service -----------------------------------------------------------------------
-    def _take_injection(self, operation: str) -> _Injection | None:
+    def _take_injection(self, operation: str) -> Injection | None:
         for inj in self._injections:
             if inj.operation is None or inj.operation == operation:
                 self._injections.remove(inj)
                 return inj
         return None
 
-    def _call(self, operation: str, params: dict[str, str]) -> tuple[int, str, _Injection | None]:
+    def _call(self, operation: str, params: dict[str, str]) -> tuple[int, str, Injection | None]:
         """Carry out one call: (HTTP status, SOAP body content, injection to apply)."""
         with self._changed:
             self.requests += 1
@@ -319,15 +253,15 @@ class SoapInbox:
             self._changed.notify_all()
             injection = self._take_injection(operation)
             if params.get("token") != self.token or params.get("signature") != self.signature:
-                return 500, _FAULT.format(code="Client", text="Invalid token or signature"), None
+                return 500, FAULT.format(code="Client", text="Invalid token or signature"), None
             if operation == "GetNewInboxMessages":
-                taken: list[_Message] = []
+                taken: list[Message] = []
                 while self._unread and len(taken) < self.max_per_call:
                     mid, popped = self._unread.popitem(last=False)
                     self._read[mid] = popped
                     taken.append(popped)
                 self.fetch_log.append([m.mid for m in taken])
-                inner = "".join(_render(m, "NewSMSMessage") for m in taken)
+                inner = "".join(render(m, "NewSMSMessage") for m in taken)
                 result = (
                     f"<GetNewInboxMessagesResult>{inner}</GetNewInboxMessagesResult>"
                     if taken
@@ -344,7 +278,7 @@ class SoapInbox:
             if operation == "GetTopMessageNoReset":
                 if self._unread:
                     msg = next(iter(self._unread.values()))
-                    result = _render(msg, "GetTopMessageNoResetResult", top=True)
+                    result = render(msg, "GetTopMessageNoResetResult", top=True)
                 else:
                     result = (
                         "<GetTopMessageNoResetResult><isValid>false</isValid>"
@@ -366,138 +300,7 @@ class SoapInbox:
                 )
                 return 200, body, injection
             text = escape(f"Server did not recognize the operation {operation!r}")
-            return 500, _FAULT.format(code="Client", text=text), injection
+            return 500, FAULT.format(code="Client", text=text), injection
 
 
-def _render(msg: _Message, tag: str, *, top: bool = False) -> str:
-    extra = (
-        f"<trackingid>T{escape(msg.mid)}</trackingid><utcTime>{msg.utc}</utcTime>" if top else ""
-    )
-    return _MESSAGE.format(
-        tag=tag,
-        valid="true",
-        sender=escape(msg.sender),
-        data=escape(msg.body),
-        name="",
-        inbound=escape(msg.inbound),
-        carrier=escape(msg.carrier),
-        mid=escape(msg.mid),
-        extra=extra,
-    )
-
-
-_REQUEST_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-)
-
-
-def _parse_request(data: bytes) -> tuple[str, dict[str, str]]:
-    root = etree.fromstring(data, parser=_REQUEST_PARSER)
-    body = next(el for el in root if etree.QName(el).localname == "Body")
-    call = next(el for el in body if isinstance(el.tag, str))
-    params = {
-        etree.QName(child).localname: (child.text or "")
-        for child in call
-        if isinstance(child.tag, str)
-    }
-    return etree.QName(call).localname, params
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    owner: SoapInbox
-    protocol_version = "HTTP/1.1"
-    server_version = "dlrpoll-sandbox/1"
-    # headers and body go out in two writes; with Nagle on, the body waits for the client's
-    # delayed ACK (about 40 ms a call on loopback)
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("sandbox %s: " + format, self.address_string(), *args)  # noqa: G003
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except ConnectionError:
-            # the client gave up (a timeout, a size cap): nothing to answer
-            log.debug("sandbox: client %s went away", self.address_string())
-
-    def _send(
-        self, status: int, body: bytes, content_type: str = "text/xml; charset=utf-8"
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
-        if self.path.lower().endswith("?wsdl"):
-            with self.owner._lock:
-                self.owner.wsdl_requests += 1
-            self._send(200, self.owner.wsdl.encode("utf-8"))
-        else:
-            self._send(404, b"not found: ask for ?wsdl", "text/plain")
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
-        length = int(self.headers.get("Content-Length") or 0)
-        data = self.rfile.read(length)
-        try:
-            operation, params = _parse_request(data)
-        except (etree.XMLSyntaxError, StopIteration):
-            fault = _ENVELOPE.format(body=_FAULT.format(code="Client", text="Malformed request"))
-            self._send(500, fault.encode())
-            return
-        status, content, injection = self.owner._call(operation, params)
-        body = _ENVELOPE.format(body=content).encode("utf-8")
-        if injection is None:
-            self._send(status, body)
-            with self.owner._changed:
-                self.owner.responses += 1
-                self.owner._changed.notify_all()
-        else:
-            self._misbehave(injection, content, body)
-
-    def _misbehave(self, inj: _Injection, content: str, body: bytes) -> None:
-        kind = inj.kind
-        if kind is Injected.HTTP_500:
-            self._send(500, b"<html><body>Internal Server Error</body></html>", "text/html")
-        elif kind is Injected.NON_XML:
-            self._send(200, b"Service temporarily unavailable, please try later\n")
-        elif kind is Injected.TRUNCATED:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/xml; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-        elif kind is Injected.TRUNCATED_XML:
-            self._send(200, body[: len(body) // 2])
-        elif kind is Injected.STALL:
-            with self.owner._lock:
-                event = self.owner._release
-            event.wait(self.owner.stall_seconds)
-            self.close_connection = True
-        elif kind is Injected.BOMB:
-            hostile = _BOMB + _ENVELOPE.format(body=content).split("?>", 1)[1]
-            self._send(200, hostile.replace("<data>", "<data>&lol9;", 1).encode())
-        elif kind is Injected.EXTERNAL_ENTITY:
-            hostile = _XXE + _ENVELOPE.format(body=content).split("?>", 1)[1]
-            self._send(200, hostile.replace("<data>", "<data>&xxe;", 1).encode())
-        elif kind is Injected.HUGE:
-            # streamed in blocks, so a 100 MB response costs the sandbox no memory
-            head, tail = body.split(b"</soap:Body>", 1)
-            head, tail = head + b"<!--", b"--></soap:Body>" + tail
-            pad = max(0, inj.size - len(body) - 7)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/xml; charset=utf-8")
-            self.send_header("Content-Length", str(len(head) + pad + len(tail)))
-            self.end_headers()
-            self.wfile.write(head)
-            block = b"x" * 65536
-            while pad > 0:
-                n = self.wfile.write(block[: min(pad, len(block))])
-                pad -= n
-            self.wfile.write(tail)
-        elif kind is Injected.RAW:
-            self._send(200, inj.body)
+__all__ = ["MAX_PER_CALL", "NAMESPACE", "SOAP_ENV", "Injected", "SoapInbox", "smpp_receipts"]
