@@ -23,7 +23,7 @@ from typing import Any
 from dlrpoll.config import Pop3SourceConfig, Secret
 from dlrpoll.poller import poll_source
 from dlrpoll.sources.pop3 import Pop3Session, Pop3Source
-from dlrpoll.sources.pop3_wire import Response, Wire
+from dlrpoll.sources.pop3.wire import Response, Wire
 from dlrpoll.sources.retry import RetryPolicy
 from dlrpoll.store import Store
 from tests.pop3.conftest import SteppingClock, loaded_config

@@ -21,7 +21,7 @@ from dlrpoll.errors import (
 )
 from dlrpoll.sources import Batch
 from dlrpoll.sources.pop3 import Pop3Source
-from dlrpoll.sources.pop3_wire import Wire
+from dlrpoll.sources.pop3.wire import Wire
 from dlrpoll.sources.retry import RetryPolicy
 from tests.pop3.conftest import source_for
 from tests.support.dovecot import Dovecot, Mailbox, free_port, make_ca, receipt_email

@@ -19,7 +19,7 @@ from dlrpoll.errors import (
     SourceTLSError,
 )
 from dlrpoll.sources.pop3 import map_error
-from dlrpoll.sources.pop3_wire import Wire, WireEOF, WireTooLong
+from dlrpoll.sources.pop3.wire import Wire, WireEOF, WireTooLong
 
 
 class Script:

@@ -8,6 +8,11 @@ that: it sends a queue of commands ahead of the answers (a bounded number in fli
 cuts whole multi-line answers out of a byte buffer (``\\r\\n.\\r\\n`` terminator, dot
 unstuffing), never line by line.
 
+It also owns the read-ahead state: commands sent before their batch is asked for
+(:meth:`Wire.send_ahead`), so that the server prepares the next messages while the poller
+journals the current ones; their answers are read (:meth:`Wire.take_ahead`) before any other
+exchange, so a ``DELE`` never overtakes them on the wire.
+
 It reads through the connection's own buffered file, so nothing ``poplib`` buffered is
 lost, and it leaves that file at a response boundary, so ``poplib`` can carry on (``QUIT``).
 Socket errors and timeouts propagate as they are (``OSError``, ``TimeoutError``); the
@@ -59,6 +64,11 @@ class Wire:
         self._buf = bytearray()
         self._pos = 0
         self.in_flight = 0
+        #: commands sent ahead whose answers are not yet taken, the answers read so far,
+        #: and how to read them
+        self._ahead = 0
+        self._early: list[Response] = []
+        self._ahead_read = (True, 0)
 
     @property
     def clean(self) -> bool:
@@ -145,6 +155,34 @@ class Wire:
                 sent += n
                 self.in_flight += n
             yield self.read(multiline, limit)
+
+    # -- read-ahead ------------------------------------------------------------------------
+    @property
+    def ahead(self) -> int:
+        """How many commands were sent ahead and not taken yet."""
+        return self._ahead
+
+    def send_ahead(self, commands: Sequence[bytes], *, multiline: bool, limit: int) -> None:
+        """Send ``commands`` now; :meth:`take_ahead` returns their answers later."""
+        if self._ahead:
+            raise RuntimeError("commands sent ahead must be taken before more are sent")
+        if not commands:
+            return
+        self.send(commands)
+        self._ahead = len(commands)
+        self._ahead_read = (multiline, limit)
+
+    def collect_ahead(self) -> None:
+        """Read the answers to the commands sent ahead (they come before anything else)."""
+        multiline, limit = self._ahead_read
+        while len(self._early) < self._ahead:
+            self._early.append(self.read(multiline, limit))
+
+    def take_ahead(self) -> list[Response]:
+        """The answers to the commands sent ahead, in order; the read-ahead is empty after."""
+        self.collect_ahead()
+        answers, self._early, self._ahead = self._early, [], 0
+        return answers
 
 
 def _unstuff(body: bytes) -> bytes:

@@ -1,0 +1,110 @@
+"""The one place where ``poplib``, ``ssl`` and socket exceptions become dlrpoll's errors.
+
+Every I/O call of the POP3 source catches :data:`IO_ERRORS` and raises
+``map_error(...) from exc``; server answers that mean something particular (a refused
+login, a busy mailbox) are classified here too, so the rest of the package never looks at
+a third-party exception.
+"""
+
+from __future__ import annotations
+
+import poplib
+import socket
+import ssl
+
+from dlrpoll.errors import (
+    SourceAuthError,
+    SourceConnectError,
+    SourceError,
+    SourceProtocolError,
+    SourceTimeoutError,
+    SourceTLSError,
+)
+from dlrpoll.sources.pop3.wire import WireTooLong
+
+__all__ = ["IO_ERRORS", "TEMPORARY_CODES", "human_size", "login_error", "map_error", "text_of"]
+
+#: What ``map_error`` accepts: everything the I/O can raise besides our own errors.
+IO_ERRORS = (OSError, poplib.error_proto, WireTooLong)
+
+#: Response codes (RFC 2449, 3206) that mean "try again later", not "wrong password".
+TEMPORARY_CODES = (b"[IN-USE]", b"[SYS/TEMP]", b"[LOGIN-DELAY]")
+
+
+def human_size(n: int) -> str:
+    """``2.3 MiB``, ``64 KiB``, ``512 bytes``: a size for a message a user reads."""
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
+
+
+def text_of(exc: BaseException) -> str:
+    """A server's answer or a library message, for an error message (no secrets in it:
+    poplib carries only the server's reply)."""
+    arg = exc.args[0] if exc.args else exc
+    if isinstance(arg, bytes):
+        return arg.decode("utf-8", "replace").strip()
+    return str(arg)
+
+
+def map_error(source: str, what: str, exc: BaseException, timeout: float) -> SourceError:
+    """Our error for a third-party one raised while doing ``what``."""
+    if isinstance(exc, SourceError):
+        return exc
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return SourceTLSError(
+            source,
+            f"{what}: the server's certificate was rejected "
+            f"({getattr(exc, 'verify_message', None) or text_of(exc)}); "
+            "if the server uses a private CA, set ca_file to that CA's certificate, and "
+            "check that host matches a name in the certificate",
+        )
+    if isinstance(exc, TimeoutError):
+        return SourceTimeoutError(
+            source,
+            f"{what}: no answer within {timeout:g} s; check the server and the network, "
+            "or raise timeout",
+        )
+    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
+        return SourceConnectError(
+            source, f"{what}: the connection was refused, reset or closed ({text_of(exc)})"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return SourceTLSError(
+            source,
+            f"{what}: TLS failed ({getattr(exc, 'reason', None) or text_of(exc)}); check that "
+            'port and tls fit the server (POP3S, usually 995, is tls = "ssl"; port 110 is '
+            'tls = "starttls")',
+        )
+    if isinstance(exc, socket.gaierror):
+        return SourceConnectError(source, f"{what}: cannot resolve the host name ({exc.strerror})")
+    if isinstance(exc, OSError):
+        return SourceConnectError(source, f"{what}: {exc.strerror or text_of(exc)}")
+    if isinstance(exc, poplib.error_proto) and not (exc.args and isinstance(exc.args[0], bytes)):
+        # poplib's own "-ERR EOF" (a str, where server lines are bytes): the connection
+        # closed before the answer came; the server never said no
+        return SourceConnectError(
+            source, f"{what}: the connection closed before the server answered ({text_of(exc)})"
+        )
+    if isinstance(exc, poplib.error_proto | WireTooLong):
+        return SourceProtocolError(source, f"{what}: the server answered {text_of(exc)!r}")
+    return SourceProtocolError(source, f"{what}: {type(exc).__name__}: {text_of(exc)}")
+
+
+def login_error(source: str, what: str, exc: poplib.error_proto, origin: str) -> SourceError:
+    """Our error for a ``USER``/``PASS`` answer that was not ``+OK``; ``origin`` says where
+    the password came from (never the password itself)."""
+    answer = text_of(exc)
+    raw = exc.args[0] if exc.args else b""
+    if not (isinstance(raw, bytes) and raw.startswith(b"-ERR")):
+        # poplib's own "-ERR EOF" (a str: the connection closed) or a garbled line:
+        # the network failed, the server never said no
+        return SourceConnectError(source, f"{what}: the connection broke during login ({answer!r})")
+    if any(code.decode() in answer for code in TEMPORARY_CODES):
+        return SourceConnectError(source, f"{what}: the server is busy ({answer}); will retry")
+    return SourceAuthError(
+        source,
+        f"{what}: the server refused the credentials ({answer}); check username "
+        f"and the password (from {origin})",
+    )
