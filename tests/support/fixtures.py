@@ -1,0 +1,36 @@
+"""Pytest fixtures for the private servers, shared by every test directory (imported by
+``tests/conftest.py``). Each fails the test, never skips it, when its server cannot start.
+
+Session-scoped servers (one per test run; tests take fresh users/databases from them):
+
+``dovecot_imap``      :class:`~tests.support.dovecot.Dovecot` with POP3, IMAP and OAuth2
+                      (``.oauth`` registers tokens); ``dovecot_imap.mailbox()`` per test
+``postgres``          :class:`~tests.support.postgres.Postgres`, a private PostgreSQL 15
+``postgres_urls``     ``() -> str``: a fresh empty database's SQLAlchemy URL at each call
+``popa3d``            :class:`~tests.support.popa3d.Popa3d`, the second POP3 server
+
+Per test:
+
+``postgres_url``      one fresh PostgreSQL database URL
+``database_url``      parametrised: a SQLite file URL, then a fresh PostgreSQL URL
+``second_pop3``       a fresh popa3d user (host, port, user, password, deliver, count, ...)
+``node_soap``         :class:`~tests.support.node_soap.NodeSoap`, an empty queue
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.dovecot import Dovecot
+
+__all__ = ["dovecot_imap"]
+
+
+@pytest.fixture(scope="session")
+def dovecot_imap() -> Iterator[Dovecot]:
+    """One private Dovecot serving POP3 (STLS, POP3S) and IMAP (STARTTLS, IMAPS), with
+    password and OAuth2 (XOAUTH2, OAUTHBEARER) sign-in, for the whole session."""
+    with Dovecot.start(imap=True, oauth2=True) as server:
+        yield server
