@@ -19,13 +19,15 @@ Per test:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.support.dovecot import Dovecot
+from tests.support.postgres import Postgres
 
-__all__ = ["dovecot_imap"]
+__all__ = ["database_url", "dovecot_imap", "postgres", "postgres_url", "postgres_urls"]
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +36,35 @@ def dovecot_imap() -> Iterator[Dovecot]:
     password and OAuth2 (XOAUTH2, OAUTHBEARER) sign-in, for the whole session."""
     with Dovecot.start(imap=True, oauth2=True) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One private PostgreSQL 15 on 127.0.0.1 for the whole session."""
+    with Postgres.start() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_urls(postgres: Postgres) -> Callable[[], str]:
+    """``postgres_urls()`` creates a fresh, empty database (a copy of ``template1``, about
+    20 ms) and returns its SQLAlchemy URL (``postgresql+psycopg://...``)."""
+    return postgres.create_database
+
+
+@pytest.fixture
+def postgres_url(postgres: Postgres) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test, dropped after it."""
+    url = postgres.create_database()
+    yield url
+    postgres.drop_database(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Runs the test twice: with a fresh SQLite file's URL, then a fresh PostgreSQL
+    database's URL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'dlrpoll.sqlite'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

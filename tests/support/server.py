@@ -72,10 +72,10 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def private_dir(prefix: str, mode: int = 0o755) -> Path:
-    """A new directory directly under ``/tmp`` (short paths), ``mode`` 0755 by default so
-    servers that drop privileges can traverse it."""
-    root = Path(tempfile.mkdtemp(prefix=f"dlrpoll-{prefix}-", dir="/tmp"))
+def private_dir(prefix: str, mode: int = 0o755, *, parent: str = "/tmp") -> Path:
+    """A new directory directly under ``parent`` (short paths), ``mode`` 0755 by default
+    so servers that drop privileges can traverse it."""
+    root = Path(tempfile.mkdtemp(prefix=f"dlrpoll-{prefix}-", dir=parent))
     root.chmod(mode)
     return root
 
