@@ -25,9 +25,20 @@ from pathlib import Path
 import pytest
 
 from tests.support.dovecot import Dovecot
+from tests.support.node_soap import NodeSoap
+from tests.support.popa3d import Mbox, Popa3d
 from tests.support.postgres import Postgres
 
-__all__ = ["database_url", "dovecot_imap", "postgres", "postgres_url", "postgres_urls"]
+__all__ = [
+    "database_url",
+    "dovecot_imap",
+    "node_soap",
+    "popa3d",
+    "postgres",
+    "postgres_url",
+    "postgres_urls",
+    "second_pop3",
+]
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +79,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'dlrpoll.sqlite'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def node_soap() -> Iterator[NodeSoap]:
+    """The node ``soap`` event feed with an empty queue (credentials ``feed-client`` /
+    ``feed-passphrase``, at most 100 events per DrainEvents), started for this test."""
+    with NodeSoap.start() as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def popa3d() -> Iterator[Popa3d]:
+    """One private popa3d (plain POP3 only) for the whole session."""
+    with Popa3d.start() as server:
+        yield server
+
+
+@pytest.fixture
+def second_pop3(popa3d: Popa3d) -> Mbox:
+    """A fresh account on the second POP3 server: ``host``, ``port``, ``user``,
+    ``password``, ``deliver(messages)``, ``count()``, ``messages()``, ``clear()``."""
+    return popa3d.mailbox()
