@@ -51,6 +51,13 @@ def pop3_client(server: Dovecot, tls: str) -> poplib.POP3:
     return client
 
 
+def command(client: poplib.POP3, line: str) -> bytes:
+    """Send one POP3 line and return the reply line; raises ``poplib.error_proto`` on -ERR
+    (poplib has no public way to send AUTH)."""
+    reply: bytes = client._shortcmd(line)  # type: ignore[attr-defined]
+    return reply
+
+
 def sasl(mechanism: str, user: str, token: str, port: int) -> bytes:
     """The SASL initial response of XOAUTH2 or OAUTHBEARER (RFC 7628), before base64."""
     if mechanism == "XOAUTH2":
@@ -131,9 +138,9 @@ def test_pop3_two_step_xoauth2(dovecot_imap: Dovecot, box: Mailbox, tls: str) ->
     try:
         assert client.capa()["SASL"] == ["PLAIN", "XOAUTH2", "OAUTHBEARER"]
         # two steps: the command alone, the server's bare "+ ", then the credentials
-        assert client._shortcmd("AUTH XOAUTH2") == b"+ "
+        assert command(client, "AUTH XOAUTH2") == b"+ "
         b64 = base64.b64encode(sasl("XOAUTH2", box.user, box.token(), 0)).decode()
-        assert client._shortcmd(b64).startswith(b"+OK")
+        assert command(client, b64).startswith(b"+OK")
         assert client.stat()[0] == 1
     finally:
         client.quit()
@@ -144,13 +151,13 @@ def test_pop3_xoauth2_with_an_expired_token_fails_after_the_challenge(
 ) -> None:
     client = pop3_client(dovecot_imap, "ssl")
     try:
-        assert client._shortcmd("AUTH XOAUTH2") == b"+ "
+        assert command(client, "AUTH XOAUTH2") == b"+ "
         bad = dovecot_imap.token_endpoint.expired(box.user)
-        challenge = client._shortcmd(base64.b64encode(sasl("XOAUTH2", box.user, bad, 0)).decode())
+        challenge = command(client, base64.b64encode(sasl("XOAUTH2", box.user, bad, 0)).decode())
         assert challenge.startswith(b"+ ")
         assert json.loads(base64.b64decode(challenge[2:]))["status"] == "401"
         with pytest.raises(poplib.error_proto, match=r"-ERR \[AUTH\] Authentication failed"):
-            client._shortcmd("")
+            command(client, "")
     finally:
         client.quit()
 
@@ -176,8 +183,9 @@ def test_an_endpoint_failure_is_a_temporary_failure(dovecot_imap: Dovecot, box: 
     client = pop3_client(dovecot_imap, "none")
     try:
         with pytest.raises(poplib.error_proto, match=r"-ERR \[SYS/TEMP\] Temporary auth"):
-            client._shortcmd(
-                "AUTH XOAUTH2 " + base64.b64encode(sasl("XOAUTH2", box.user, token, 0)).decode()
+            command(
+                client,
+                "AUTH XOAUTH2 " + base64.b64encode(sasl("XOAUTH2", box.user, token, 0)).decode(),
             )
     finally:
         endpoint.fail_with(None)

@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import maildir
+from tests.support import maildir as md
 from tests.support.mail import receipt_email
 from tests.support.oauth2 import TokenEndpoint
 from tests.support.server import (
@@ -167,7 +167,7 @@ class Mailbox:
         """Drop messages into INBOX (or ``folder``, created if missing) the way a delivery
         agent does; the next session sees them (an IMAP session at its next NOOP). Returns
         how many."""
-        names = maildir.deliver(self.maildir, messages, uid=MAIL_UID, gid=MAIL_GID, folder=folder)
+        names = md.deliver(self.maildir, messages, uid=MAIL_UID, gid=MAIL_GID, folder=folder)
         return len(names)
 
     def count(self, folder: str | None = None) -> int:
@@ -175,18 +175,18 @@ class Mailbox:
         included, as the next session would see them."""
         return len(self.messages(folder))
 
-    def messages(self, folder: str | None = None) -> list[maildir.StoredMessage]:
+    def messages(self, folder: str | None = None) -> list[md.StoredMessage]:
         """What remains in INBOX (or ``folder``): bytes, flags, ``new``/``cur``."""
-        return maildir.scan(self.maildir, folder)
+        return md.scan(self.maildir, folder)
 
     def folders(self) -> list[str]:
         """``"INBOX"`` and the folders that exist (created by IMAP or :meth:`deliver`)."""
-        return maildir.folders(self.maildir)
+        return md.folders(self.maildir)
 
     def clear(self) -> None:
         """Remove every message from every folder (between benchmark rounds)."""
         for folder in self.folders():
-            path = maildir.folder_path(self.maildir, folder)
+            path = md.folder_path(self.maildir, folder)
             for sub in ("new", "cur", "tmp"):
                 for entry in os.scandir(path / sub):
                     os.unlink(entry.path)
@@ -303,7 +303,7 @@ class Dovecot(Server):
         """A new user with an empty Maildir and a passwd-file of its own."""
         user = user or f"u{next(_user_seq)}"
         password = password or uuid.uuid4().hex
-        path = maildir.make_maildir(self.root / "mail" / user, MAIL_UID, MAIL_GID)
+        path = md.make_maildir(self.root / "mail" / user, MAIL_UID, MAIL_GID)
         with self._lock:
             (self.root / "passwd.d" / user).write_text(f"{user}:{{PLAIN}}{password}::::::\n")
         return Mailbox(self, user, password, path)
