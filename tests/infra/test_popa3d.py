@@ -87,3 +87,20 @@ def test_stops_and_leaves_no_mounts() -> None:
     assert str(root) not in Path("/proc/self/mounts").read_text()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_a_port_taken_before_the_server_binds_it_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tests.support.popa3d as module
+    from tests.support.server import free_port
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))  # as a client's local port would be: bound, silent
+        taken = squatter.getsockname()[1]
+        offered = iter([taken])
+        monkeypatch.setattr(module, "free_port", lambda: next(offered, None) or free_port())
+        with Popa3d.start() as server:
+            assert server.port != taken
+            box = server.mailbox()
+            assert session(box).quit().startswith(b"+OK")

@@ -50,6 +50,7 @@ from tests.support.server import (
     free_port,
     greeting,
     private_dir,
+    retry_port_clash,
 )
 from tests.support.tls import make_ca, make_server_cert
 
@@ -224,6 +225,7 @@ class Dovecot(Server):
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
+    @retry_port_clash
     def start(
         cls,
         *,

@@ -33,7 +33,15 @@ from typing import Any
 
 from lxml import etree
 
-from tests.support.server import READY_TIMEOUT, Server, ServerError, free_port, http_ok, private_dir
+from tests.support.server import (
+    READY_TIMEOUT,
+    Server,
+    ServerError,
+    free_port,
+    http_ok,
+    private_dir,
+    retry_port_clash,
+)
 
 __all__ = ["DESTRUCTIVE_TOML", "TWO_PHASE_TOML", "Exchange", "NodeSoap", "NodeSoapError"]
 
@@ -105,6 +113,7 @@ class NodeSoap(Server):
         self.passphrase = passphrase
 
     @classmethod
+    @retry_port_clash
     def start(
         cls,
         *,

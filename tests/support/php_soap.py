@@ -22,7 +22,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.support.server import READY_TIMEOUT, Server, ServerError, free_port, http_ok, private_dir
+from tests.support.server import (
+    READY_TIMEOUT,
+    Server,
+    ServerError,
+    free_port,
+    http_ok,
+    private_dir,
+    retry_port_clash,
+)
 
 __all__ = ["PHP", "PhpRelay", "PhpRelayError"]
 
@@ -45,6 +53,7 @@ class PhpRelay(Server):
         self.port = port
 
     @classmethod
+    @retry_port_clash
     def start(cls, *, account: str = "acme", api_key: str = "relay-key") -> PhpRelay:
         """Copy the service to a private directory and serve it; waits until ready.
         Raises :class:`PhpRelayError` with php's output if it does not serve the WSDL."""

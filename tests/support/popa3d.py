@@ -49,6 +49,7 @@ from tests.support.server import (
     free_port,
     greeting,
     private_dir,
+    retry_port_clash,
 )
 
 __all__ = ["POPA3D", "Mbox", "Popa3d", "Popa3dError"]
@@ -141,6 +142,7 @@ class Popa3d(Server):
         self._lock = threading.Lock()
 
     @classmethod
+    @retry_port_clash
     def start(cls, *, nodelay: bool = True, timeout: float = READY_TIMEOUT) -> Popa3d:
         """Write the private account files, start the listener in its own mount namespace,
         wait for popa3d's ``+OK``. ``nodelay`` sets ``TCP_NODELAY`` on each connection, as

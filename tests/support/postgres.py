@@ -31,7 +31,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.support.server import READY_TIMEOUT, Server, ServerError, free_port, private_dir
+from tests.support.server import (
+    READY_TIMEOUT,
+    Server,
+    ServerError,
+    free_port,
+    private_dir,
+    retry_port_clash,
+)
 
 __all__ = ["PG_BIN", "Postgres", "PostgresError", "SUPERUSER"]
 
@@ -74,6 +81,7 @@ class Postgres(Server):
         self._admin_lock = threading.Lock()
 
     @classmethod
+    @retry_port_clash
     def start(
         cls,
         *,

@@ -25,7 +25,9 @@ seconds, then SIGKILLs the group, runs the clean-ups in reverse order and remove
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -41,7 +43,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, NoReturn, Self
+from typing import ClassVar, NoReturn, ParamSpec, Self, TypeVar
 
 __all__ = [
     "READY_TIMEOUT",
@@ -51,6 +53,7 @@ __all__ = [
     "greeting",
     "http_ok",
     "private_dir",
+    "retry_port_clash",
 ]
 
 #: How long a fresh server may take to become ready (seconds). Generous: the machine runs
@@ -70,6 +73,29 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+_PORT_CLASH = re.compile(r"address already in use|EADDRINUSE", re.IGNORECASE)
+
+
+def retry_port_clash(start: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Decorate a server's ``start``: when it fails because a port :func:`free_port` chose
+    was taken before the server bound it (another test run on the machine got there first),
+    start again with new ports, up to three times in all. Other failures raise at once."""
+
+    @functools.wraps(start)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        for attempt in range(3):
+            try:
+                return start(*args, **kwargs)
+            except ServerError as exc:
+                if attempt == 2 or not _PORT_CLASH.search(str(exc)):
+                    raise
+        raise AssertionError("unreachable")
+
+    return wrapper
 
 
 def private_dir(prefix: str, mode: int = 0o755, *, parent: str = "/tmp") -> Path:
@@ -92,7 +118,9 @@ def greeting(
     with ``prefix`` (``b"+OK"`` for POP3, ``b"* OK"`` for IMAP)."""
 
     def probe() -> bool:
-        raw = socket.create_connection((host, port), timeout=2)
+        # a short timeout: whatever holds the port may never speak (the process that
+        # should have bound it died: the next check notices)
+        raw = socket.create_connection((host, port), timeout=1)
         with tls.wrap_socket(raw, server_hostname=server_hostname) if tls else raw as sock:
             with sock.makefile("rb") as reader:
                 line = reader.readline()
@@ -204,12 +232,12 @@ class Server:
         deadline = time.monotonic() + timeout
         last: BaseException | None = None
         while True:
+            self.check_alive()
             try:
                 if probe():
                     return
             except (OSError, ServerError, urllib.error.URLError) as exc:
                 last = exc
-            self.check_alive()
             if time.monotonic() > deadline:
                 self.fail(f"not ready within {timeout:g} s: {what} (last: {last})")
             # waiting on the main process doubles as the pause between tries and notices
