@@ -79,7 +79,8 @@ def journal_form(ctype: str, body: bytes) -> tuple[RawFormat, bytes]:
     mtype, params = content_type(ctype)
     charset = params.get("charset")
     if not mtype.startswith("multipart/"):
-        if charset is None or body.startswith(codecs.BOM_UTF8):
+        boms = (codecs.BOM_UTF8, *(bom for bom, _name in _BOMS))
+        if charset is None or body.startswith(boms):  # a BOM outranks the header
             return RawFormat.SOAP_ENVELOPE, body
         own = _declared(body.lstrip(_WS)) or "utf-8"
         if _codec(charset) == _codec(own):
