@@ -27,7 +27,13 @@ from zeep.wsdl.bindings import Soap11Binding, Soap12Binding
 from dlrpoll.config import SoapSourceConfig
 from dlrpoll.errors import ConfigError
 from dlrpoll.sources.soap.failures import Stage, error, short
-from dlrpoll.sources.soap.transport import Credentials, Refused, WsdlLoader, http_session
+from dlrpoll.sources.soap.transport import (
+    Credentials,
+    Refused,
+    WsdlLoader,
+    http_session,
+    mask_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +116,8 @@ def load_service(cfg: SoapSourceConfig, creds: Credentials | None = None) -> Ser
             raise _fail(cfg, Stage.WSDL_INVALID, str(exc)) from exc
         finally:
             session.close()
-        choice, binding = _choose(cfg, client.wsdl)
-        service = Service(client.wsdl, binding, choice.address, choice)
+        choice, binding, address = _choose(cfg, client.wsdl)
+        service = Service(client.wsdl, binding, address, choice)
         _CACHE[key] = service
         log.info("source %s: loaded WSDL %s: %s", cfg.name, cfg.wsdl, choice.text())
         return service
@@ -129,7 +135,7 @@ def _describe(binding: Any) -> str:
     return _protocol(binding) or f"{type(binding).__name__.removesuffix('Binding')}, never used"
 
 
-def _choose(cfg: SoapSourceConfig, document: Any) -> tuple[PortChoice, Any]:
+def _choose(cfg: SoapSourceConfig, document: Any) -> tuple[PortChoice, Any, str]:
     where = f"sources.{cfg.name}"
     services = dict(document.services)
     if cfg.service is not None and cfg.service not in services:
@@ -163,8 +169,9 @@ def _choose(cfg: SoapSourceConfig, document: Any) -> tuple[PortChoice, Any]:
     sname, pname, port = picked[0]
     address = cfg.endpoint or port.binding_options.get("address") or ""
     others = tuple(f"{p[1]} ({_describe(p[2].binding)})" for p in ports if p is not picked[0])
-    choice = PortChoice(sname, pname, str(_protocol(port.binding)), address, others)
-    return choice, port.binding
+    # shown, never used: a WSDL's own address could hold a password
+    choice = PortChoice(sname, pname, str(_protocol(port.binding)), mask_url(address), others)
+    return choice, port.binding, address
 
 
 def operation_names(service: Service) -> list[str]:
