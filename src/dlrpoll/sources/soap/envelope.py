@@ -233,6 +233,9 @@ class _Reader:
         for child in item.iterchildren(*self.firsts):
             first.setdefault(child.tag, child)
         out: dict[str, str | bytes | None] = {}
+        # inside an item, references can only point at multiRefs: none, nothing to follow
+        refs = self.refs if self.refs.by_id else None
+        binary = self.plan.binary
         for ours, path in self.plan.fields.items():
             node = first.get(path[0])
             if node is None:
@@ -240,9 +243,11 @@ class _Reader:
             for tag in path[1:]:
                 if node is None:
                     break
-                node = self.child(self.refs(node), tag)
-            text = None if node is None else _text(self.refs(node))
-            out[ours] = self._binary(ours, text) if ours in self.plan.binary else text
+                node = self.child(refs(node) if refs else node, tag)
+            if node is not None and refs:
+                node = refs(node)
+            text = None if node is None else _text(node)
+            out[ours] = self._binary(ours, text) if binary and ours in binary else text
         return out
 
     def empty_slot(self, item: Any, body_field: str) -> None:
