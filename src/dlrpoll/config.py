@@ -154,6 +154,7 @@ class ProfileConfig(_Model):
     fields: dict[str, str] = Field(default_factory=dict)
     states: dict[str, str | dict[str, Any]] = Field(default_factory=dict)
     timezone: str | None = None
+    dates: Literal["auto", "smpp", "unix"] = "auto"  # all-digit key/value dates (receipts)
 
 
 class _SourceBase(_Model):
