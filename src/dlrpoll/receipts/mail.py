@@ -278,11 +278,11 @@ def _sentences(
     """Receipts worded as sentences (:mod:`.sentences`), the subject's after the body's;
     a subject repeating the body's sentence is one receipt."""
     reply_to = _header(msg, "In-Reply-To").strip().strip("<>").strip() or None
+    ids = [message_id_line(text, profile) for text in texts]
+    anywhere = next((got for got in ids if got), None)
     out: list[Receipt] = []
-    for text in texts + subjects:
-        fallback = message_id_line(text, profile) or next(
-            (got for t in texts if (got := message_id_line(t, profile))), reply_to
-        )
+    for text, own in zip(texts + subjects, ids + [None] * len(subjects), strict=True):
+        fallback = own or anywhere or reply_to
         for r in sentence_receipts(text, profile, tz, fallback):
             if all((r.message_id, r.state) != (o.message_id, o.state) for o in out):
                 out.append(r)
