@@ -42,6 +42,7 @@ class ProfileConfig(Model):
     fields: dict[str, str] = Field(default_factory=dict)
     states: dict[str, str | dict[str, Any]] = Field(default_factory=dict)
     timezone: str | None = None
+    dates: Literal["auto", "smpp", "unix"] = "auto"  # all-digit key/value dates (receipts)
 
 
 class Settings(Model):
