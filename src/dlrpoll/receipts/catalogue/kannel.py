@@ -24,11 +24,13 @@ PROVIDER = Provider(
     spec={
         "format": "keyvalue",
         "fields": {
-            "message_id": ["msgid", "foreign_id", "smsc_id", "id"],
-            "status": ["type", "dlr", "dlr_type", "dlrtype", "status"],
-            "dst_addr": ["to", "receiver", "phone"],
-            "src_addr": ["from", "sender"],
+            "message_id": ["msgid", "smsid", "foreign_id", "smsc_id", "id"],
+            "status": ["type", "dlr", "dlr_type", "status", "dlrstatus"],
+            "dst_addr": ["to", "receiver", "phone", "msisdn", "dst"],
+            "src_addr": ["from", "sender", "src"],
             "done_at": ["ts", "time", "timestamp"],
+            # %a, if the dlr-url passes it; never the %A answer (the common names include it)
+            "text": "text",
         },
         "embedded": ["answer", "reply", "smsc_reply", "dr-msg", "dlr_msg"],
         "dates": {"done_at": "epoch"},
