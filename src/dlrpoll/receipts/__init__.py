@@ -12,7 +12,8 @@ raises :class:`~dlrpoll.errors.ParseError`; nothing else escapes.
 
 from dlrpoll.receipts.model import Receipt, State
 from dlrpoll.receipts.parse import FORMATS, parse_payload, parse_text
-from dlrpoll.receipts.profiles import BUILTIN_PROFILES, Profile, StatusEntry, build_profiles
+from dlrpoll.receipts.profiles import BUILTIN_PROFILES, Profile, StatusEntry
+from dlrpoll.receipts.userprofiles import build_profiles
 
 __all__ = [
     "BUILTIN_PROFILES",
