@@ -39,7 +39,7 @@ from dlrpoll.errors import (
     StoreError,
 )
 from dlrpoll.rawitem import RawItem
-from dlrpoll.receipts import Profile, build_profiles, parse_payload
+from dlrpoll.receipts import Profile, build_profiles, parse_payload, resolve_profile
 from dlrpoll.receipts.safety import safe_receipts
 from dlrpoll.sources import Batch, Session, Source
 from dlrpoll.store import JournalEntry, ParsedRaw, PollRun, Store
@@ -139,7 +139,7 @@ def parser_for(config: LoadedConfig, source: SourceConfig) -> Parser:
     profiles = build_profiles(
         {name: p.model_dump() for name, p in config.settings.profiles.items()}
     )
-    return Parser(profiles[source.profile], source.tz)
+    return Parser(resolve_profile(profiles, source.profile, source.auto_fallback), source.tz)
 
 
 def claim_ttl(cfg: SourceConfig) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -36,7 +36,8 @@ class SoapSourceConfig(SourceBase):
     max_response_size: Size = 32 * 1024 * 1024
     #: a CA bundle for a provider whose certificate a private CA signed (verification stays on)
     ca_file: str | None = None
-    profile: str = "upside"
+    #: receipts from the SOAP inbox that auto does not detect are Upside's (its old default)
+    auto_fallback: ClassVar[str] = "upside"
 
     @field_validator("fields")
     @classmethod

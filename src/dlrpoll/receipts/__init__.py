@@ -6,23 +6,36 @@ raises :class:`~dlrpoll.errors.ParseError`; nothing else escapes.
 - :mod:`.smpp` — SMPP Appendix B text (``id:… stat:… err:…``)
 - :mod:`.keyvalue` — query strings, ``Key: value`` lines, flat JSON, simple XML
 - :mod:`.mail` — receipts inside e-mails
-- :mod:`.profiles` — field names and status tables, built-in and user-defined
+- :mod:`.profiles` — field names and status tables; :mod:`.spec` the profile language
+- :mod:`.catalogue` — the built-in providers; :mod:`.builtin` compiles them, adds the
+  user's, and makes ``auto`` (:mod:`.detect`)
 - :mod:`.parse` — :func:`parse_payload`, the entry point for raw items
 """
 
+from dlrpoll.receipts.builtin import (
+    AUTO,
+    BUILTIN_PROFILES,
+    auto_profile,
+    build_profiles,
+    resolve_profile,
+)
+from dlrpoll.receipts.catalogue import PROVIDERS
 from dlrpoll.receipts.model import Receipt, State
 from dlrpoll.receipts.parse import FORMATS, parse_payload, parse_text
-from dlrpoll.receipts.profiles import BUILTIN_PROFILES, Profile, StatusEntry
-from dlrpoll.receipts.userprofiles import build_profiles
+from dlrpoll.receipts.profiles import Profile, StatusEntry
 
 __all__ = [
+    "AUTO",
     "BUILTIN_PROFILES",
     "FORMATS",
+    "PROVIDERS",
     "Profile",
     "Receipt",
     "State",
     "StatusEntry",
+    "auto_profile",
     "build_profiles",
     "parse_payload",
     "parse_text",
+    "resolve_profile",
 ]
