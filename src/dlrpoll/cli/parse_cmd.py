@@ -278,4 +278,3 @@ def run(args: argparse.Namespace) -> int:
                 stream.close()
     out.flush()
     return 1 if rejected else 0
-

@@ -320,7 +320,6 @@ class Profile:
         return ZoneInfo(self.timezone) if self.timezone else None
 
 
-
 def state_names() -> str:
     """``SCHEDULED, ENROUTE, …`` for messages."""
     return ", ".join(s.name for s in State)
