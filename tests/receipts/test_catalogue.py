@@ -206,3 +206,10 @@ def test_dates_without_a_zone_are_in_the_callers_zone() -> None:
     [r] = parse_payload(data, "text", BUILTIN_PROFILES["twilio"], paris)
     assert r.done_at == datetime(2024, 11, 5, 12, 32, tzinfo=paris)
     assert r.done_at.astimezone(UTC).hour == 11
+
+
+def test_the_readme_documents_every_provider() -> None:
+    readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text()
+    for name, provider in PROVIDERS.items():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{name}` |")), "")
+        assert provider.docs in row, f"README's provider table: no row for {name} with its docs"
