@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from dlrpoll.errors import ParseError
 from dlrpoll.receipts import (
     BUILTIN_PROFILES,
     PROVIDERS,
@@ -213,3 +214,10 @@ def test_the_readme_documents_every_provider() -> None:
     for name, provider in PROVIDERS.items():
         row = next((line for line in readme.splitlines() if line.startswith(f"| `{name}` |")), "")
         assert provider.docs in row, f"README's provider table: no row for {name} with its docs"
+
+
+def test_detection_looks_at_the_documents_top_only() -> None:
+    wrapped = b'{"envelope": {"MessageSid": "SM1", "MessageStatus": "delivered"}}'
+    assert DETECTOR.matches(json_tree(wrapped.decode())) == []
+    with pytest.raises(ParseError, match="no message id"):
+        parse_payload(wrapped, "text", auto_profile(BUILTIN_PROFILES), UTC)

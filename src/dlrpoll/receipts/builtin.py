@@ -53,7 +53,7 @@ def build_profiles(user: Mapping[str, Mapping[str, Any]]) -> dict[str, Profile]:
 def auto_profile(profiles: Mapping[str, Profile], fallback: str = DEFAULT_FALLBACK) -> Profile:
     """The ``auto`` profile over ``profiles``: detection, else ``profiles[fallback]``."""
     base = profiles[fallback]
-    detection = Detection(_DETECTOR, {n: profiles[n] for n in PROVIDERS if n in profiles}, fallback)
+    detection = Detection(_DETECTOR, {n: profiles[n] for n in PROVIDERS if n in profiles}, base)
     return dataclasses.replace(base, name=AUTO, detection=detection)
 
 

@@ -83,8 +83,13 @@ class Detection:
 
     detector: Detector
     profiles: Mapping[str, Profile]
-    #: the profile undetected receipts are read as (the ``auto`` profile is a copy of it)
-    fallback: str = "smpp"
+    #: the profile undetected receipts are read with (the ``auto`` profile is a copy of it)
+    generic: Profile
+
+    @property
+    def fallback(self) -> str:
+        """The generic profile's name (``smpp``, ``upside``)."""
+        return self.generic.name
 
     def choose(self, root: Node | None) -> Profile | None:
         """The detected provider's profile, or ``None`` for the generic reader."""

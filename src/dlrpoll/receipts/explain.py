@@ -76,7 +76,7 @@ def _chosen(profile: Profile, root: Node | None) -> dict[str, Any]:
     if detection is None:
         return {"profile": profile.name}
     chosen = profile.for_tree(root)
-    if chosen is profile:
+    if chosen is detection.generic:
         matches = detection.detector.matches(root)
         why = f"ambiguous: {', '.join(matches)}" if matches else "no provider's keys"
         return {"profile": f"auto: {why}, read as {detection.fallback}", "detected": None}

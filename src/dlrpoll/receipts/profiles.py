@@ -269,11 +269,13 @@ class Profile:
         return f"keyvalue:{self.name}" if self.builtin and self.format == "keyvalue" else None
 
     def for_tree(self, root: Node | None) -> Profile:
-        """The profile a key/value document is read with: this one, or on the ``auto``
-        profile the catalogue provider the document's keys name (:mod:`.detect`)."""
+        """The profile a key/value document (or record) is read with: this one, or on the
+        ``auto`` profile the catalogue provider the document's keys name (:mod:`.detect`),
+        else the generic profile ``auto`` stands for. Detection looks at a document's top
+        only: what is read inside is read with the profile chosen there."""
         if self.detection is None:
             return self
-        return self.detection.choose(root) or self
+        return self.detection.choose(root) or self.detection.generic
 
     def finish(self, receipt: Receipt) -> Receipt:
         """``receipt`` with its ``match_id`` made by the profile's rule (a no-op for
