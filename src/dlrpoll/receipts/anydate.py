@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from email.utils import parsedate_to_datetime
 
 from dlrpoll.errors import ParseError
 from dlrpoll.receipts.dates import digit_date, unix_reading
@@ -88,6 +87,9 @@ def text_date(text: str, tz: tzinfo, what: str, *, smpp: bool) -> datetime | Non
     if got is not None:
         return got
     if not smpp and any(c.isalpha() for c in text):
+        # imported here: the email package costs start-up time `dlrpoll parse` need not pay
+        from email.utils import parsedate_to_datetime
+
         try:
             got = parsedate_to_datetime(text)
         except (ValueError, TypeError, IndexError, OverflowError):

@@ -13,7 +13,6 @@ from datetime import tzinfo
 
 from dlrpoll.errors import ParseError
 from dlrpoll.receipts.keyvalue import looks_like_query, parse_keyvalue, sniff_shape
-from dlrpoll.receipts.mail import decode_bytes, parse_email
 from dlrpoll.receipts.model import Receipt
 from dlrpoll.receipts.profiles import Profile
 from dlrpoll.receipts.smpp import looks_like_smpp, parse_smpp, parse_standard
@@ -55,6 +54,8 @@ def decode_text(payload: bytes | str) -> str:
         )
     if text is not None:
         return text
+    from dlrpoll.receipts.mail import decode_bytes  # the email package, only when needed
+
     return decode_bytes(data, None).strip(_STRIP)
 
 
@@ -88,6 +89,8 @@ def _parse(payload: bytes | str, fmt: str, profile: Profile, tz: tzinfo) -> list
         return parse_text(payload, profile, zone)
     if fmt == "email":
         data = payload.encode("utf-8") if isinstance(payload, str) else payload
+        from dlrpoll.receipts.mail import parse_email  # the email package, only when needed
+
         return parse_email(data, profile, zone)
     if fmt == "smpp":
         text = decode_text(payload)
