@@ -1,5 +1,9 @@
-"""What a poll did: its outcome and its counts, in one shape for the poller, the store's
-``poll_runs``, ``status`` and the metrics."""
+"""What a poll (or a part of one) did: its outcome, and its counts of the journal and the
+receipts, in one frozen shape.
+
+A shared leaf (it imports nothing of ours): the store returns it, the poller adds it up,
+``poll_runs`` records it, ``status`` and the metrics show it.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    """Raw items newly journaled (``fetched``), receipts new to the database (``stored``),
-    receipts already there (``duplicates``), raw items quarantined (``quarantined``)."""
+    """``fetched``: raw items newly journaled; ``stored``: receipts new to the database;
+    ``duplicates``: receipts already there (same scope, message id, state, done date and
+    error code); ``quarantined``: raw items that could not be parsed. Add two with ``+``."""
 
     fetched: int = 0
     stored: int = 0
@@ -34,6 +39,8 @@ class Counts:
     quarantined: int = 0
 
     def __add__(self, other: Counts) -> Counts:
+        if not isinstance(other, Counts):
+            return NotImplemented
         return Counts(
             self.fetched + other.fetched,
             self.stored + other.stored,
@@ -42,8 +49,11 @@ class Counts:
         )
 
     def text(self) -> str:
-        """``fetched 3, stored 2, duplicates 1, quarantined 0``, for logs and ``poll``."""
+        """``fetched 12, stored 11, duplicates 1, quarantined 0``: for logs and output."""
         return (
             f"fetched {self.fetched}, stored {self.stored}, "
             f"duplicates {self.duplicates}, quarantined {self.quarantined}"
         )
+
+    #: the store branch's name for :meth:`text`
+    describe = text

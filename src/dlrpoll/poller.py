@@ -373,18 +373,7 @@ class Poll:
         if outcome == Outcome.PARTIAL:
             error = f"{len(self.held)} item(s) left on the server: " + "; ".join(self.held[:5])
         result = PollResult(self.name, outcome, self.counts, error, tuple(self.held))
-        c = self.counts
-        run = PollRun(
-            self.name,
-            self.started,
-            self.clock(),
-            outcome,
-            c.fetched,
-            c.stored,
-            c.duplicates,
-            c.quarantined,
-            error,
-        )
+        run = PollRun(self.name, self.started, self.clock(), outcome, self.counts, error)
         try:
             self.db.record_poll(run)
         except StoreError as exc:

@@ -258,7 +258,7 @@ class Daemon:
         source polls at once (plus its jitter; many due sources are staggered at
         :data:`STARTUP_RATE` a second), the others when their interval is up."""
         now = self.clock()
-        stored = reports.last_starts(self.store.engine, [s.name for s in self._sources])
+        stored = reports.last_starts(self.store, [s.name for s in self._sources])
         last = {s.name: stored.get(s.name) for s in self._sources}
         hold = startup_offsets(last, {s.name: s.interval for s in self._sources}, now)
         for cfg in self._sources:
@@ -355,7 +355,7 @@ class Daemon:
         delay = jitter_delay(cfg.jitter, self.rand)
         if result is not None and result.outcome == "skipped":
             try:
-                last = reports.last_starts(self.store.engine, [cfg.name]).get(cfg.name)
+                last = reports.last_starts(self.store, [cfg.name]).get(cfg.name)
             except DlrpollError:
                 last = started
             due = after_skip(last, cfg.interval, now, delay)

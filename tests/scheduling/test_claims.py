@@ -28,7 +28,7 @@ def test_a_second_poller_inside_the_floor_is_refused(store: Store) -> None:
     third = poll_source(config, cfg, src, store, clock=clock, owner="daemon")
     assert [first.outcome, second.outcome, third.outcome] == ["ok", "skipped", "ok"]
     assert factory.polls == ["a", "a"]  # the refused poll never opened the source
-    assert last_starts(store.engine) == {"a": T0 + timedelta(seconds=120)}
+    assert last_starts(store) == {"a": T0 + timedelta(seconds=120)}
 
 
 def test_a_live_claim_blocks_and_an_expired_one_is_taken_over(store: Store) -> None:

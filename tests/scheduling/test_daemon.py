@@ -36,7 +36,7 @@ def test_due_sources_poll_at_start_others_wait_for_their_floor(store: Store) -> 
     daemon.start()
     try:
         assert polled.wait(10), "the never-polled source was not polled at start"
-        fresh_start = last_starts(store.engine)["fresh"]
+        fresh_start = last_starts(store)["fresh"]
         assert daemon.plan("fresh") >= fresh_start + timedelta(seconds=120)
         assert daemon.plan("fresh") <= fresh_start + timedelta(seconds=120 + FLOOR_MARGIN + 1)
         assert daemon.plan("recent") == recent_start + timedelta(seconds=120 + FLOOR_MARGIN)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from dlrpoll.counts import Counts
 from dlrpoll.store import PollRun, Store
 
 from .helpers import at, rows
@@ -70,7 +71,7 @@ def test_concurrent_claims_grant_exactly_one(store: Store, db_path: Path) -> Non
 
 
 def test_poll_runs_are_recorded_and_the_last_one_read_back(store: Store, db_path: Path) -> None:
-    store.record_poll(PollRun("a", at(0), at(3), "ok", 5, 4, 1, 0))
+    store.record_poll(PollRun("a", at(0), at(3), "ok", Counts(5, 4, 1, 0)))
     store.record_poll(PollRun("a", at(120), at(121), "error", error="connection refused"))
     store.record_poll(PollRun("a", at(130), at(130), "skipped", error="not due"))
     store.record_poll(PollRun("b", at(10), at(11), "ok"))

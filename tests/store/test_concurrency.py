@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from dlrpoll.counts import Counts
 from dlrpoll.errors import StoreError
-from dlrpoll.store import ParsedRaw, Store, StoreCounts
+from dlrpoll.store import ParsedRaw, Store
 
 from .helpers import Shell, at, item, receipt, rows
 
 
-def write_batch(store: Store, n: int, size: int = 3) -> StoreCounts:
+def write_batch(store: Store, n: int, size: int = 3) -> Counts:
     """One poller batch: journal ``size`` raw items, then store a receipt for each."""
     entries = store.journal("a", [item(f"b{n}-{i}") for i in range(size)], at(n))
     results = [ParsedRaw(e.raw_id, [receipt(f"M{n}-{i}")]) for i, e in enumerate(entries)]
@@ -29,7 +30,7 @@ def test_a_reader_holding_a_transaction_open_never_blocks_the_poller(
         shell.send("BEGIN; SELECT 'start', count(*) FROM receipts;")
         assert shell.expect("start") == ["3"]
         for n in range(1, 1001):
-            assert write_batch(store, n) == StoreCounts(3, 0, 0)
+            assert write_batch(store, n) == Counts(0, 3, 0, 0)
             if n == 500:
                 # still inside its snapshot, reading while the poller writes
                 shell.send("SELECT 'mid', count(*) FROM receipts;")
@@ -73,7 +74,7 @@ def test_a_writer_holding_the_lock_makes_the_poller_wait_then_succeed(
         assert not poller.is_alive()
     finally:
         errors = shell.close()
-    assert outcome == [StoreCounts(3, 0, 0)]
+    assert outcome == [Counts(0, 3, 0, 0)]
     assert errors == []
     # nothing lost on either side
     assert rows(db_path, "SELECT source FROM poll_runs") == [("other",)]

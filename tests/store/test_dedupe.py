@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dlrpoll.counts import Counts
 from dlrpoll.receipts.model import Receipt, State
-from dlrpoll.store import ParsedRaw, Store, StoreCounts
+from dlrpoll.store import ParsedRaw, Store
 
 from .helpers import at, item, receipt, rows
 
 
-def store_one(store: Store, source: str, scope: str, raw: str, *receipts: Receipt) -> StoreCounts:
+def store_one(store: Store, source: str, scope: str, raw: str, *receipts: Receipt) -> Counts:
     """Journal one raw item and store its receipts, as the poller does."""
     [entry] = store.journal(source, [item(raw)], at(0))
     return store.store_parsed(source, scope, [ParsedRaw(entry.raw_id, receipts)], at(1))
@@ -35,8 +36,12 @@ def test_the_same_raw_message_journaled_twice_is_stored_once(store: Store, db_pa
     assert again[0].raw_id == first[0].raw_id
     # the poller stores only new entries; a repeat of store_parsed is still harmless
     results = [ParsedRaw(first[0].raw_id, [receipt()])]
-    assert store.store_parsed("a", "a", results, at(1)) == StoreCounts(1, 0, 0)
-    assert store.store_parsed("a", "a", results, at(201)) == StoreCounts(0, 1, 0)
+    assert store.store_parsed("a", "a", results, at(1)) == Counts(
+        stored=1, duplicates=0, quarantined=0
+    )
+    assert store.store_parsed("a", "a", results, at(201)) == Counts(
+        stored=0, duplicates=1, quarantined=0
+    )
     assert rows(db_path, "SELECT count(*) FROM raw_messages") == [(1,)]
     assert rows(db_path, "SELECT count(*) FROM receipts") == [(1,)]
 
@@ -44,8 +49,12 @@ def test_the_same_raw_message_journaled_twice_is_stored_once(store: Store, db_pa
 def test_the_same_receipt_inside_two_raw_messages_is_stored_once(
     store: Store, db_path: Path
 ) -> None:
-    assert store_one(store, "a", "a", "mail-1", receipt()) == StoreCounts(1, 0, 0)
-    assert store_one(store, "a", "a", "mail-2", receipt()) == StoreCounts(0, 1, 0)
+    assert store_one(store, "a", "a", "mail-1", receipt()) == Counts(
+        stored=1, duplicates=0, quarantined=0
+    )
+    assert store_one(store, "a", "a", "mail-2", receipt()) == Counts(
+        stored=0, duplicates=1, quarantined=0
+    )
     assert rows(db_path, "SELECT count(*) FROM raw_messages") == [(2,)]
     assert rows(db_path, "SELECT raw_id, message_id FROM receipts") == [(1, "MSG1")]
     # both raw rows are marked parsed with what they yielded, duplicate or not
@@ -56,8 +65,12 @@ def test_the_same_receipt_inside_two_raw_messages_is_stored_once(
 
 
 def test_two_sources_sharing_a_scope_store_a_receipt_once(store: Store, db_path: Path) -> None:
-    assert store_one(store, "acme-soap", "acme", "soap-1", receipt()) == StoreCounts(1, 0, 0)
-    assert store_one(store, "acme-mail", "acme", "mail-1", receipt()) == StoreCounts(0, 1, 0)
+    assert store_one(store, "acme-soap", "acme", "soap-1", receipt()) == Counts(
+        stored=1, duplicates=0, quarantined=0
+    )
+    assert store_one(store, "acme-mail", "acme", "mail-1", receipt()) == Counts(
+        stored=0, duplicates=1, quarantined=0
+    )
     assert rows(db_path, "SELECT source, scope FROM receipts") == [("acme-soap", "acme")]
 
 
@@ -70,8 +83,10 @@ def test_different_scopes_keep_their_own_copy(store: Store, db_path: Path) -> No
 def test_missing_done_at_and_error_code_still_dedupe(store: Store, db_path: Path) -> None:
     # NULLs are distinct in a UNIQUE index; the key must treat "unknown" as one value
     bare = receipt(done=None, error_code=None)
-    assert store_one(store, "a", "a", "r1", bare, bare) == StoreCounts(1, 1, 0)
-    assert store_one(store, "a", "a", "r2", bare) == StoreCounts(0, 1, 0)
+    assert store_one(store, "a", "a", "r1", bare, bare) == Counts(
+        stored=1, duplicates=1, quarantined=0
+    )
+    assert store_one(store, "a", "a", "r2", bare) == Counts(0, 0, 1, 0)
     assert rows(db_path, "SELECT done_at, error_code FROM receipts") == [(None, None)]
 
 
@@ -84,9 +99,13 @@ def test_each_part_of_the_key_distinguishes_receipts(store: Store, db_path: Path
         receipt(error_code="001"),
         receipt(done=None),
     ]
-    assert store_one(store, "a", "a", "r1", *variants) == StoreCounts(6, 0, 0)
+    assert store_one(store, "a", "a", "r1", *variants) == Counts(
+        stored=6, duplicates=0, quarantined=0
+    )
     # provider status text is not part of the key: the same event worded differently
-    assert store_one(store, "a", "a", "r2", receipt(status="Delivered")) == StoreCounts(0, 1, 0)
+    assert store_one(store, "a", "a", "r2", receipt(status="Delivered")) == Counts(
+        stored=0, duplicates=1, quarantined=0
+    )
 
 
 def test_an_intermediate_receipt_after_a_final_one_is_kept_but_changes_nothing(
@@ -152,7 +171,9 @@ def test_store_parsed_counts_quarantined_items_and_marks_them(store: Store, db_p
         ParsedRaw(entries[1].raw_id, [], "not a receipt: no id field"),
         ParsedRaw(entries[2].raw_id, []),
     ]
-    assert store.store_parsed("a", "a", results, at(1)) == StoreCounts(1, 0, 1)
+    assert store.store_parsed("a", "a", results, at(1)) == Counts(
+        stored=1, duplicates=0, quarantined=1
+    )
     assert rows(db_path, "SELECT remote_id, receipts, parse_error FROM raw_messages") == [
         ("ok", 1, None),
         ("bad", None, "not a receipt: no id field"),
@@ -164,7 +185,9 @@ def test_store_parsed_counts_quarantined_items_and_marks_them(store: Store, db_p
 def test_a_batch_with_repeats_inside_it_counts_them_as_duplicates(store: Store) -> None:
     entries = store.journal("a", [item(f"r{i}") for i in range(500)], at(0))
     results = [ParsedRaw(e.raw_id, [receipt(f"M{i % 250}")]) for i, e in enumerate(entries)]
-    assert store.store_parsed("a", "a", results, at(1)) == StoreCounts(250, 250, 0)
+    assert store.store_parsed("a", "a", results, at(1)) == Counts(
+        stored=250, duplicates=250, quarantined=0
+    )
 
 
 def test_receipt_columns_hold_what_the_receipt_says(store: Store, db_path: Path) -> None:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from dlrpoll.counts import Counts
 from dlrpoll.errors import StoreError
 from dlrpoll.rawitem import RawItem
-from dlrpoll.store import ParsedRaw, Store, StoreCounts
+from dlrpoll.store import ParsedRaw, Store
 
 from .helpers import at, item, receipt, rows
 
@@ -20,7 +21,7 @@ def ok(*message_ids: str) -> ParsedRaw:
 def test_items_are_journaled_parsed_and_their_receipts_stored(store: Store, db_path: Path) -> None:
     parsed = [(item("u1"), ok("M1")), (item("u2"), ok("M2", "M3")), (item("u3"), ok())]
     new, counts = store.journal_and_store("a", "a", parsed, at(1))
-    assert (new, counts) == (3, StoreCounts(3, 0, 0))
+    assert (new, counts) == (3, Counts(0, 3, 0, 0))
     assert rows(
         db_path,
         "SELECT id, remote_id, receipts, parse_error, parsed_at IS NOT NULL "
@@ -43,7 +44,7 @@ def test_known_items_are_skipped_receipts_and_all(store: Store, db_path: Path) -
         (item(None, b"no id"), ok("M3")),
     ]
     new, counts = store.journal_and_store("a", "a", parsed, at(2))
-    assert (new, counts) == (2, StoreCounts(1, 1, 0))
+    assert (new, counts) == (2, Counts(0, 1, 1, 0))
     assert rows(db_path, "SELECT message_id FROM receipts ORDER BY id") == [("M1",), ("M3",)]
     assert rows(db_path, "SELECT id, remote_id FROM raw_messages ORDER BY id") == [
         (1, "u1"),
@@ -60,7 +61,7 @@ def test_parse_failures_and_source_verdicts_are_quarantined(store: Store, db_pat
         (hostile, ParsedRaw(0, ())),
     ]
     new, counts = store.journal_and_store("a", "a", parsed, at(1))
-    assert (new, counts) == (3, StoreCounts(1, 0, 2))
+    assert (new, counts) == (3, Counts(0, 1, 0, 2))
     assert [(r, i.remote_id, i.parse_error) for r, _s, i in store.quarantined("a")] == [
         (2, "u2", "no stat: field"),
         (3, "u3", "hostile: a DTD"),
@@ -78,7 +79,7 @@ def test_the_container_is_marked_done_in_the_same_transaction(store: Store, db_p
     new, counts = store.journal_and_store(
         "a", "a", [(item("u1"), ok("M1"))], at(1), done=[envelope.raw_id], durable=False
     )
-    assert (new, counts) == (1, StoreCounts(1, 0, 0))
+    assert (new, counts) == (1, Counts(0, 1, 0, 0))
     assert list(store.unprocessed("a")) == []
     assert rows(db_path, "SELECT receipts, parse_error FROM raw_messages WHERE id = 1") == [
         (0, None)
@@ -95,7 +96,7 @@ def test_a_failure_rolls_back_the_journal_rows_too(
     def broken(*_args: object, **_kw: object) -> int:
         raise StoreError("disk trouble")
 
-    monkeypatch.setattr(store._ins_receipt, "run", broken)
+    monkeypatch.setattr(store._receipts, "insert", broken)
     with pytest.raises(StoreError, match="disk trouble"):
         store.journal_and_store("a", "a", [(item("u1"), ok("M1"))], at(1), done=[envelope.raw_id])
     assert rows(db_path, "SELECT id FROM raw_messages") == [(envelope.raw_id,)]

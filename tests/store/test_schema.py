@@ -88,7 +88,7 @@ def test_the_public_names_are_exactly_the_documented_ones(store: Store, db_path:
 def test_the_reports_have_their_indexes(store: Store, db_path: Path) -> None:
     plans = {
         "SELECT * FROM receipts WHERE message_id = 'x'": "ix_receipts_message_id",
-        "SELECT * FROM receipts WHERE state = 'DELIVERED' AND done_at >= '2026'": (
+        "SELECT * FROM receipts WHERE state = 'DELIVERED' AND done_at >= '2026-01-01'": (
             "ix_receipts_state_done"
         ),
         "SELECT * FROM receipts WHERE source = 'a' AND received_at >= '2026'": (
@@ -97,8 +97,23 @@ def test_the_reports_have_their_indexes(store: Store, db_path: Path) -> None:
         "SELECT * FROM poll_runs WHERE source = 'a' ORDER BY started_at DESC": (
             "ix_poll_runs_source_started"
         ),
-        # the view's filter reaches the index (pushed down through its window functions)
-        "SELECT * FROM message_status WHERE message_id = 'x'": "ix_receipts_message_id",
+        # message_status: a lookup by message id, with or without its scope, is the key
+        "SELECT * FROM message_status WHERE message_id = 'x'": "ix_message_status_message_id",
+        "SELECT * FROM message_status WHERE scope = 's' AND message_id = 'x'": (
+            "PRIMARY KEY (scope=? AND message_id=?)"
+        ),
+        "SELECT state, count(*) FROM message_status GROUP BY state": (
+            "COVERING INDEX ix_message_status_state_done"
+        ),
+        "SELECT count(*) FROM message_status WHERE final = 1 AND done_at >= '2026-11-21'": (
+            "COVERING INDEX ix_message_status_done_final"
+        ),
+        "SELECT * FROM message_status WHERE source = 'a' AND done_at >= '2026-11-21'": (
+            "ix_message_status_source_done"
+        ),
+        "SELECT * FROM message_status WHERE state = 'DELIVERED' AND done_at >= '2026-11-21'": (
+            "ix_message_status_state_done"
+        ),
     }
     for sql, index in plans.items():
         plan = " ".join(r[3] for r in rows(db_path, f"EXPLAIN QUERY PLAN {sql}"))
@@ -186,10 +201,11 @@ def test_an_older_file_is_migrated_forward_at_open(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     Store(f"sqlite:///{db_path}").close()
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(migrations.STEPS, 2, _add_note_column)
+    nxt = migrations.SCHEMA_VERSION + 1
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", nxt)
+    monkeypatch.setitem(migrations.STEPS, nxt, _add_note_column)
     Store(f"sqlite:///{db_path}").close()
-    assert rows(db_path, "PRAGMA user_version") == [(2,)]
+    assert rows(db_path, "PRAGMA user_version") == [(nxt,)]
     assert "note" in columns(db_path, "poll_runs")
 
 
@@ -198,11 +214,12 @@ def test_a_failed_migration_leaves_the_file_as_it_was(
 ) -> None:
     store.journal("a", [item("u1")], at(0))
     store.close()
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(migrations.STEPS, 2, _broken_step)
+    now = migrations.SCHEMA_VERSION
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(migrations.STEPS, now + 1, _broken_step)
     with pytest.raises(StoreError, match="database error"):
         Store(f"sqlite:///{db_path}")
-    assert rows(db_path, "PRAGMA user_version") == [(1,)]
+    assert rows(db_path, "PRAGMA user_version") == [(now,)]
     assert "half" not in columns(db_path, "poll_runs")
     assert rows(db_path, "SELECT remote_id FROM raw_messages") == [("u1",)]
 

@@ -150,7 +150,7 @@ def _metrics_writer(
 
     def snapshot() -> str:
         now = utcnow()
-        view = reports.overview(store.engine, names, now=now, messages=False)
+        view = reports.overview(store, names, now=now, messages=False)
         return render(view, names, now=now)
 
     return MetricsWriter(path, snapshot, min_gap=min_gap)
@@ -237,7 +237,7 @@ def _fmt(when: datetime | None) -> str:
 def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, Any]:
     """What ``status`` shows, as plain data (also the ``--json`` output)."""
     names = [s.name for s in config.settings.sources]
-    view = reports.overview(store.engine, names, now=now)
+    view = reports.overview(store, names, now=now)
     rows: list[dict[str, Any]] = []
     for cfg in config.settings.sources:
         rep = view.sources.get(cfg.name) or reports.SourceReport(cfg.name)
@@ -259,10 +259,10 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
                 "next_due": iso(due if due and due > now else now),
                 "last_success": iso(rep.last_success),
                 "last_counts": {
-                    "fetched": rep.fetched,
-                    "stored": rep.stored,
-                    "duplicates": rep.duplicates,
-                    "quarantined": rep.quarantined,
+                    "fetched": rep.counts.fetched,
+                    "stored": rep.counts.stored,
+                    "duplicates": rep.counts.duplicates,
+                    "quarantined": rep.counts.quarantined,
                 },
                 "polls": rep.polls,
                 "receipts": rep.receipts,
@@ -414,7 +414,7 @@ def _show_demo(
         for line in format_status(status_data(config, store, utcnow())):
             print(f"  {line}")
         print("\nSome messages (the message_status view, one row per message):\n")
-        rows = reports.message_sample(store.engine, limit=12)
+        rows = reports.message_sample(store, limit=12)
         cols = ("message_id", "state", "final", "receipts", "conflict")
         table = [cols] + [tuple(str(r[c]) for c in cols) for r in rows]
         widths = [max(len(r[i]) for r in table) for i in range(len(cols))]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import IntEnum
 
@@ -60,6 +60,10 @@ class Receipt:
     def __post_init__(self) -> None:
         if not self.match_id:
             object.__setattr__(self, "match_id", self.message_id)
+
+
+#: The receipt's fields, in order: the one list the store's columns and rows derive from.
+RECEIPT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Receipt))
 
 
 class _ReceiptBuilder:

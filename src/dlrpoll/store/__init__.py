@@ -1,7 +1,7 @@
 """The store: journal, receipts, dedupe, poll runs and source claims, in one SQL database.
 
 SQLite by default (WAL, busy timeout, synchronous FULL); nothing here depends on SQLite
-beyond the pragmas, so a PostgreSQL URL works too.
+beyond the pragmas and the bulk fast path, so a PostgreSQL URL works too.
 """
 
 from dlrpoll.store.engine import masked_url

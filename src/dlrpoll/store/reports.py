@@ -1,35 +1,37 @@
-"""Read-only queries for ``status`` and the metrics file.
+"""Read-only queries for ``status``, the scheduler and the metrics file.
 
 Plain SQL against the public schema (``raw_messages``, ``receipts``, ``poll_runs``,
 ``message_status`` and the source-state table), so these double as examples of what a
-reporting tool can ask. Nothing here writes.
+reporting tool can ask. Nothing here writes. Each function reads in one read transaction
+of the store (one consistent snapshot), through the store's error edge, so a locked or
+broken file is reported like any other store failure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, text
 
-from dlrpoll.errors import StoreError
-from dlrpoll.store.tables import iso
+from dlrpoll.counts import Counts
+from dlrpoll.timestamps import from_text_or_none, to_text
+
+if TYPE_CHECKING:
+    from dlrpoll.store.database import Database
 
 
 @dataclass(frozen=True)
 class SourceReport:
-    """What ``status`` shows for one source."""
+    """What ``status`` shows for one source; ``counts`` are its last poll's."""
 
     source: str
     last_started: datetime | None = None
     last_finished: datetime | None = None
     outcome: str | None = None
-    fetched: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
+    counts: Counts = Counts()
     error: str | None = None
     last_success: datetime | None = None
     polls: dict[str, int] = field(default_factory=dict)
@@ -50,33 +52,32 @@ class Overview:
 
 def to_time(value: object) -> datetime | None:
     """A stored timestamp (ISO-8601 UTC text; a driver may hand back a datetime) as an aware
-    datetime."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        got = value
-    else:
-        got = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return got if got.tzinfo else got.replace(tzinfo=UTC)
+    datetime; ``None`` for ``None``."""
+    if value is None or isinstance(value, datetime):
+        return from_text_or_none(value)
+    return from_text_or_none(str(value))
 
 
-def to_text(when: datetime) -> str:
-    """A datetime as the store writes it (``2026-11-22T14:07:53.123456Z``), for SQL."""
-    return iso(when)
+__all__ = [
+    "Overview",
+    "SourceReport",
+    "last_starts",
+    "message_sample",
+    "overview",
+    "to_text",  # a datetime as the store writes it: dlrpoll.timestamps.to_text
+    "to_time",
+]
 
 
-def _rows(engine: Engine, sql: str, **params: object) -> list[tuple[object, ...]]:
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql), params)]
-    except SQLAlchemyError as exc:
-        raise StoreError(f"reading the database for a report failed: {exc}") from exc
+def _rows(conn: Connection, sql: str, **params: object) -> list[tuple[object, ...]]:
+    return [tuple(r) for r in conn.execute(text(sql), params)]
 
 
-def last_starts(engine: Engine, sources: Sequence[str] | None = None) -> dict[str, datetime]:
+def last_starts(db: Database, sources: Sequence[str] | None = None) -> dict[str, datetime]:
     """When each source's last poll started, as the claims in the database record it (skipped
     attempts do not count)."""
-    rows = _rows(engine, LAST_STARTS_SQL)
+    with db.reader() as conn:
+        rows = _rows(conn, LAST_STARTS_SQL)
     out = {str(name): t for name, value in rows if (t := to_time(value)) is not None}
     if sources is not None:
         wanted = set(sources)
@@ -119,58 +120,61 @@ SELECT source, count(*) FROM raw_messages WHERE parse_error IS NOT NULL GROUP BY
 """
 
 
+def _int(value: object) -> int:
+    return int(str(value))
+
+
 def _counts(rows: Iterable[tuple[object, ...]]) -> dict[str, int]:
-    return {str(k): int(str(v)) for k, v in rows}
+    return {str(k): _int(v) for k, v in rows}
 
 
 def overview(
-    engine: Engine, sources: Sequence[str], *, now: datetime, messages: bool = True
+    db: Database, sources: Sequence[str], *, now: datetime, messages: bool = True
 ) -> Overview:
-    """Per-source state and the totals, for ``status`` and the metrics file."""
+    """Per-source state and the totals, for ``status`` and the metrics file, from one
+    snapshot. ``messages=False`` leaves ``messages_by_state`` empty."""
+    with db.reader() as conn:
+        return _overview(conn, sources, now=now, messages=messages)
+
+
+def _overview(
+    conn: Connection, sources: Sequence[str], *, now: datetime, messages: bool
+) -> Overview:
     reports: dict[str, dict[str, object]] = {name: {"source": name} for name in sources}
 
     def put(name: object, **values: object) -> None:
         reports.setdefault(str(name), {"source": str(name)}).update(values)
 
     for name, started, finished, outcome, fetched, stored, dups, quar, error in _rows(
-        engine, LAST_POLL_SQL
+        conn, LAST_POLL_SQL
     ):
         put(
             name,
             last_started=to_time(started),
             last_finished=to_time(finished),
             outcome=outcome,
-            fetched=fetched or 0,
-            stored=stored or 0,
-            duplicates=dups or 0,
-            quarantined=quar or 0,
+            counts=Counts(_int(fetched or 0), _int(stored or 0), _int(dups or 0), _int(quar or 0)),
             error=error,
         )
-    for name, value in _rows(engine, LAST_SUCCESS_SQL):
+    for name, value in _rows(conn, LAST_SUCCESS_SQL):
         put(name, last_success=to_time(value))
     polls: dict[str, dict[str, int]] = {}
-    for name, outcome, count in _rows(engine, POLL_COUNTS_SQL):
-        polls.setdefault(str(name), {})[str(outcome)] = int(str(count))
+    for name, outcome, count in _rows(conn, POLL_COUNTS_SQL):
+        polls.setdefault(str(name), {})[str(outcome)] = _int(count)
     for name, by_outcome in polls.items():
         put(name, polls=by_outcome)
-    for name, count in _rows(engine, RECEIPTS_BY_SOURCE_SQL):
-        put(name, receipts=int(str(count)))
-    quarantined = _counts(_rows(engine, QUARANTINED_SQL))
+    for name, count in _rows(conn, RECEIPTS_BY_SOURCE_SQL):
+        put(name, receipts=_int(count))
+    quarantined = _counts(_rows(conn, QUARANTINED_SQL))
     for name, count in quarantined.items():
         put(name, waiting_reparse=count)
-    since = now.timestamp() - 86400
+    since = to_text(now - timedelta(days=1))
     return Overview(
         sources={k: SourceReport(**v) for k, v in reports.items()},  # type: ignore[arg-type]
-        receipts_by_state=_counts(
-            _rows(
-                engine,
-                RECEIPTS_BY_STATE_SINCE_SQL,
-                since=to_text(datetime.fromtimestamp(since, UTC)),
-            )
-        ),
-        receipts_total_by_state=_counts(_rows(engine, RECEIPTS_BY_STATE_SQL)),
+        receipts_by_state=_counts(_rows(conn, RECEIPTS_BY_STATE_SINCE_SQL, since=since)),
+        receipts_total_by_state=_counts(_rows(conn, RECEIPTS_BY_STATE_SQL)),
         quarantined=quarantined,
-        messages_by_state=_counts(_rows(engine, MESSAGES_BY_STATE_SQL)) if messages else {},
+        messages_by_state=_counts(_rows(conn, MESSAGES_BY_STATE_SQL)) if messages else {},
     )
 
 
@@ -180,9 +184,9 @@ FROM message_status ORDER BY scope, message_id LIMIT :limit
 """
 
 
-def message_sample(engine: Engine, limit: int = 5) -> list[dict[str, object]]:
+def message_sample(db: Database, limit: int = 5) -> list[dict[str, object]]:
     """A few rows of ``message_status``, for the demo."""
     cols = ("scope", "message_id", "state", "final", "done_at", "receipts", "conflict")
-    return [
-        dict(zip(cols, row, strict=True)) for row in _rows(engine, MESSAGE_SAMPLE_SQL, limit=limit)
-    ]
+    with db.reader() as conn:
+        rows = _rows(conn, MESSAGE_SAMPLE_SQL, limit=limit)
+    return [dict(zip(cols, row, strict=True)) for row in rows]

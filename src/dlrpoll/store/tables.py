@@ -1,38 +1,62 @@
-"""The tables and the view: the database's public contract (see the README's schema section).
+"""The tables: the database's public contract (see the README's schema section).
 
 Every name here is read by reporting tools, so a change needs a schema version and a
 migration (``migrations.py``). Column types are plain and dialect-neutral: timestamps are
-ISO-8601 UTC text (:func:`iso`), booleans are integers 0/1, so the same SQL works in the
-``sqlite3`` shell, in spreadsheets and on PostgreSQL.
+ISO-8601 UTC text (:mod:`dlrpoll.timestamps`), booleans are integers 0/1, so the same SQL
+works in the ``sqlite3`` shell, in spreadsheets and on PostgreSQL. On SQLite, time columns
+are declared ``DATETIME`` (:data:`Timestamp`), so tools that infer types from declarations
+(Metabase, DBeaver) see dates; the values stay text (see :data:`Timestamp`).
+
+The ``receipts`` columns that hold a receipt's own fields are derived from
+:data:`~dlrpoll.receipts.model.RECEIPT_FIELDS` and the fields' types (:data:`RECEIPT_PLAN`),
+so a field added to ``Receipt`` without a way to store it fails at import, not in a poll.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import enum
+import types
+import typing
+from datetime import datetime
 
-from sqlalchemy import Column, Index, LargeBinary, Table, func
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    Table,
+    func,
+)
+from sqlalchemy.types import TypeEngine, UserDefinedType
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
+
+from dlrpoll.receipts.model import RECEIPT_FIELDS, Receipt, State
+from dlrpoll.timestamps import from_text as from_iso
+from dlrpoll.timestamps import to_text as iso
+from dlrpoll.timestamps import to_text_or_none as iso_or_none
+
+__all__ = ["from_iso", "iso", "iso_or_none"]  # the store's names for the timestamp functions
 
 
-def iso(dt: datetime) -> str:
-    """``2026-11-22T14:07:53.123456Z``: UTC, always microseconds, always ``Z``.
+class _SqliteDatetime(UserDefinedType[str]):
+    """The declared type ``DATETIME``, with the values passed through as text."""
 
-    The fixed width makes lexical order equal time order, so ``WHERE done_at >= '2026-11'``
-    and ``ORDER BY done_at`` are right in any tool. A naive datetime is taken as UTC.
-    """
-    offset = dt.utcoffset()
-    if offset:
-        dt = dt - offset
-    return dt.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: typing.Any) -> str:
+        return "DATETIME"
 
 
-def iso_or_none(dt: datetime | None) -> str | None:
-    return None if dt is None else iso(dt)
-
-
-def from_iso(text: str) -> datetime:
-    """The aware UTC datetime a stored timestamp stands for."""
-    return datetime.fromisoformat(text).astimezone(UTC)
+#: A time column: ISO-8601 UTC text (``2026-11-22T14:07:53.123456Z``) everywhere, declared
+#: ``DATETIME`` on SQLite so that type-inferring tools see a date (Metabase matches
+#: ``DATETIME``, not ``TIMESTAMP``, for SQLite). ``DATETIME`` has NUMERIC affinity, which
+#: keeps our values text: SQLite converts only text that is a well-formed number, and a
+#: timestamp never is. (Compare with a full date, ``done_at >= '2026-11-22'``: a bare year
+#: such as ``'2026'`` would be read as the number 2026.) Elsewhere the type is plain text.
+Timestamp: TypeEngine[str] = AutoString().with_variant(_SqliteDatetime(), "sqlite")
 
 
 class RawMessage(SQLModel, table=True):
@@ -45,43 +69,16 @@ class RawMessage(SQLModel, table=True):
     source: str
     remote_id: str | None = None
     sha256: str
-    fetched_at: str
+    fetched_at: str = Field(sa_type=Timestamp)
     payload: bytes = Field(sa_column=Column("payload", LargeBinary, nullable=False))
     format: str
     sender: str | None = None
-    received_at: str | None = None
+    received_at: str | None = Field(default=None, sa_type=Timestamp)
     #: why the item is quarantined; NULL once it parsed
     parse_error: str | None = None
     #: how many receipts it yielded; NULL until parsed (NULL and no parse_error: unprocessed)
     receipts: int | None = None
-    parsed_at: str | None = None
-
-
-class ReceiptRow(SQLModel, table=True):
-    """``receipts``: one row per distinct receipt event."""
-
-    __tablename__ = "receipts"
-
-    id: int | None = Field(default=None, primary_key=True)
-    raw_id: int = Field(foreign_key="raw_messages.id")
-    source: str
-    scope: str
-    message_id: str
-    state: str
-    state_code: int
-    final: int
-    provider_status: str
-    error_code: str | None = None
-    submitted_at: str | None = None
-    done_at: str | None = None
-    sub: int | None = None
-    dlvrd: int | None = None
-    src_addr: str | None = None
-    dst_addr: str | None = None
-    client_ref: str | None = None
-    text: str | None = None
-    format: str
-    received_at: str
+    parsed_at: str | None = Field(default=None, sa_type=Timestamp)
 
 
 class PollRunRow(SQLModel, table=True):
@@ -91,8 +88,8 @@ class PollRunRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source: str
-    started_at: str
-    finished_at: str
+    started_at: str = Field(sa_type=Timestamp)
+    finished_at: str = Field(sa_type=Timestamp)
     outcome: str
     fetched: int = 0
     stored: int = 0
@@ -107,17 +104,79 @@ class SourceState(SQLModel, table=True):
     __tablename__ = "source_state"
 
     source: str = Field(primary_key=True)
-    last_started_at: str | None = None
+    last_started_at: str | None = Field(default=None, sa_type=Timestamp)
     claimed_by: str | None = None
-    claimed_until: str | None = None
+    claimed_until: str | None = Field(default=None, sa_type=Timestamp)
 
 
 raw_messages: Table = RawMessage.__table__  # type: ignore[attr-defined]
-receipts: Table = ReceiptRow.__table__  # type: ignore[attr-defined]
 poll_runs: Table = PollRunRow.__table__  # type: ignore[attr-defined]
 source_state: Table = SourceState.__table__  # type: ignore[attr-defined]
 
-TABLES: tuple[Table, ...] = (raw_messages, receipts, poll_runs, source_state)
+
+class Stored(enum.Enum):
+    """How a receipt field is kept in ``receipts``."""
+
+    VERBATIM = "verbatim"  # text or integer as it is
+    STATE = "state"  # two columns: the name (``state``) and the SMPP code (``state_code``)
+    FLAG = "flag"  # a bool as 0/1
+    TIME = "time"  # a datetime as timestamp text
+
+
+def _how(hint: object) -> tuple[Stored, bool, type]:
+    """How a field with type ``hint`` is stored: (kind, nullable, Python type)."""
+    args = typing.get_args(hint)
+    nullable = isinstance(hint, types.UnionType) and type(None) in args
+    base = next(a for a in args if a is not type(None)) if nullable else hint
+    if base is State:
+        return Stored.STATE, nullable, State
+    if base is bool:
+        return Stored.FLAG, nullable, bool
+    if base is datetime:
+        return Stored.TIME, nullable, datetime
+    if base in (str, int):
+        return Stored.VERBATIM, nullable, typing.cast(type, base)
+    raise TypeError(f"Receipt field of type {hint!r}: the store has no column type for it")
+
+
+#: Receipt fields kept after the others (the column order is a public contract).
+_LAST_FIELDS = ("format",)
+
+
+def _receipt_plan() -> tuple[tuple[str, Stored, bool, type], ...]:
+    hints = typing.get_type_hints(Receipt)
+    order = [f for f in RECEIPT_FIELDS if f not in _LAST_FIELDS] + list(_LAST_FIELDS)
+    return tuple((name, *_how(hints[name])) for name in order)
+
+
+#: ``(field, how, nullable, type)`` for every :class:`Receipt` field, in column order.
+RECEIPT_PLAN = _receipt_plan()
+
+
+def _receipt_columns() -> list[Column[typing.Any]]:
+    cols: list[Column[typing.Any]] = []
+    for name, how, nullable, kind in RECEIPT_PLAN:
+        sql_type: TypeEngine[typing.Any] = (
+            Integer() if kind in (int, bool) else Timestamp if kind is datetime else AutoString()
+        )
+        cols.append(Column(name, sql_type, nullable=nullable))
+        if how is Stored.STATE:
+            cols.append(Column("state_code", Integer(), nullable=nullable))
+    return cols
+
+
+#: ``receipts``: one row per distinct receipt event: where it came from, the receipt's own
+#: fields (:data:`RECEIPT_PLAN`), and when it was stored.
+receipts = Table(
+    "receipts",
+    SQLModel.metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("raw_id", Integer(), ForeignKey("raw_messages.id"), nullable=False),
+    Column("source", AutoString(), nullable=False),
+    Column("scope", AutoString(), nullable=False),
+    *_receipt_columns(),
+    Column("received_at", Timestamp, nullable=False),
+)
 
 # The journal's identity of an item: its remote id when the source has one, else its bytes.
 Index(
@@ -171,13 +230,54 @@ Index("ix_receipts_source_received", receipts.c.source, receipts.c.received_at)
 Index("ix_receipts_raw_id", receipts.c.raw_id)
 Index("ix_poll_runs_source_started", poll_runs.c.source, poll_runs.c.started_at)
 
-#: ``message_status``: one row per (scope, message_id) under the final-state rule.
-#: The earliest final receipt (by arrival) governs and is never replaced; without a final
+#: ``message_status``: one row per (scope, message_id) under the final-state rule, kept up
+#: to date in the same transaction as the receipts it depends on (``status.py``):
+#: the earliest final receipt (by arrival) governs and is never replaced; without a final
 #: receipt, the latest intermediate one by done_at (unknown counts as oldest), then arrival.
+message_status = Table(
+    "message_status",
+    SQLModel.metadata,
+    Column("scope", AutoString(), nullable=False),
+    Column("message_id", AutoString(), nullable=False),
+    Column("state", AutoString(), nullable=False),
+    Column("state_code", Integer(), nullable=False),
+    Column("final", Integer(), nullable=False),
+    Column("done_at", Timestamp, nullable=True),
+    Column("receipts", Integer(), nullable=False),
+    Column("conflict", Integer(), nullable=False),
+    Column("source", AutoString(), nullable=False),
+    Column("provider_status", AutoString(), nullable=False),
+    Column("error_code", AutoString(), nullable=True),
+    Column("receipt_id", Integer(), nullable=False),
+    Column("first_received_at", Timestamp, nullable=False),
+    Column("last_received_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("scope", "message_id", name="pk_message_status"),
+    # one B-tree fewer per message on SQLite: the rows live in the primary key's order
+    sqlite_with_rowid=False,
+    # its inserts never need keys back, and SQLite's trigger (status.py) may not have any
+    implicit_returning=False,
+)
+ms = message_status.c
+# a lookup by message id alone: the join a reporting tool writes against its sent messages
+Index("ix_message_status_message_id", ms.message_id)
+Index("ix_message_status_state_done", ms.state, ms.done_at)
+Index("ix_message_status_done_final", ms.done_at, ms.final)
+Index("ix_message_status_source_done", ms.source, ms.done_at)
+
+TABLES: tuple[Table, ...] = (raw_messages, receipts, poll_runs, source_state, message_status)
+
+#: Views of the current schema (none since version 2: ``message_status`` is a table).
+VIEWS: dict[str, str] = {}
+
+#: ``message_status``'s columns, in order.
+MESSAGE_STATUS_COLUMNS: tuple[str, ...] = tuple(c.name for c in message_status.columns)
+
+#: ``message_status`` computed from ``receipts`` alone: the view of schema version 1, kept
+#: to build the table when migrating, to fold each write's new receipts on SQLite
+#: (:data:`MESSAGE_STATUS_SINCE_QUERY`), and as the rule's reference in tests and benchmarks.
 #: Plain SQL with window functions: SQLite >= 3.25 and PostgreSQL both run it.
-MESSAGE_STATUS_VIEW = """\
-CREATE VIEW message_status AS
-SELECT scope, message_id, state, state_code, final, done_at, receipts, conflict,
+MESSAGE_STATUS_TEMPLATE = """\
+{with_}SELECT scope, message_id, state, state_code, final, done_at, receipts, conflict,
        source, provider_status, error_code, receipt_id, first_received_at, last_received_at
 FROM (
     SELECT r.scope, r.message_id, r.state, r.state_code, r.final, r.done_at,
@@ -195,27 +295,19 @@ FROM (
                         COALESCE(r.done_at, '') DESC,
                         r.id DESC
            ) AS pick
-    FROM receipts AS r
+    FROM {receipts} AS r
     WINDOW w AS (PARTITION BY r.scope, r.message_id)
 ) AS ranked
 WHERE pick = 1"""
-
-VIEWS: dict[str, str] = {"message_status": MESSAGE_STATUS_VIEW}
-
-#: The view's columns, in order (kept beside the view's SQL; a test checks they agree).
-MESSAGE_STATUS_COLUMNS: tuple[str, ...] = (
-    "scope",
-    "message_id",
-    "state",
-    "state_code",
-    "final",
-    "done_at",
-    "receipts",
-    "conflict",
-    "source",
-    "provider_status",
-    "error_code",
-    "receipt_id",
-    "first_received_at",
-    "last_received_at",
+MESSAGE_STATUS_QUERY = MESSAGE_STATUS_TEMPLATE.format(with_="", receipts="receipts")
+#: The same over the receipts with ids above ``:after`` only: the fold of one write's new
+#: receipts, on SQLite where writers are serialized and ids grow (``status.py``).
+#: MATERIALIZED: else SQLite walks the whole dedupe index in partition order and filters.
+MESSAGE_STATUS_SINCE_QUERY = MESSAGE_STATUS_TEMPLATE.format(
+    with_=(
+        "WITH new_receipts AS MATERIALIZED (SELECT id, scope, message_id, state, state_code,"
+        " final, done_at, source, provider_status, error_code, received_at"
+        " FROM receipts WHERE id > :after)\n"
+    ),
+    receipts="new_receipts",
 )
