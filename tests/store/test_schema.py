@@ -52,6 +52,7 @@ CONTRACT = {
         "text",
         "format",
         "received_at",
+        "match_id",
     ],
     "poll_runs": [
         "id",
@@ -97,6 +98,9 @@ def test_the_reports_have_their_indexes(store: Store, db_path: Path) -> None:
         "SELECT * FROM poll_runs WHERE source = 'a' ORDER BY started_at DESC": (
             "ix_poll_runs_source_started"
         ),
+        # the join a reporting tool writes against its own sent messages (schema 3)
+        "SELECT * FROM receipts WHERE match_id = 'x'": "ix_receipts_match_id",
+        "SELECT * FROM message_status WHERE match_id = 'x'": "ix_message_status_match_id",
         # message_status: a lookup by message id, with or without its scope, is the key
         "SELECT * FROM message_status WHERE message_id = 'x'": "ix_message_status_message_id",
         "SELECT * FROM message_status WHERE scope = 's' AND message_id = 'x'": (

@@ -9,7 +9,8 @@ into ``n`` (ALTER TABLE, DROP and CREATE VIEW ...), bump :data:`SCHEMA_VERSION`,
 document the change in the README's schema section.
 
 Versions: 1, the first; 2, ``message_status`` a maintained table instead of a view, and
-time columns declared ``DATETIME`` on SQLite (``migrate_v2.py``).
+time columns declared ``DATETIME`` on SQLite (``migrate_v2.py``); 3, ``match_id`` in
+``receipts`` and ``message_status`` (``migrate_v3.py``).
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ from sqlalchemy import Connection, inspect, text
 from sqlmodel import SQLModel
 
 from dlrpoll.errors import SchemaTooNewError, StoreError
-from dlrpoll.store import migrate_v2, tables
+from dlrpoll.store import migrate_v2, migrate_v3, tables
 
 log = logging.getLogger(__name__)
 
 #: The schema this dlrpoll writes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: ``STEPS[n]`` upgrades a database at version ``n - 1`` to version ``n`` (n >= 2).
-STEPS: dict[int, Callable[[Connection], None]] = {2: migrate_v2.upgrade}
+STEPS: dict[int, Callable[[Connection], None]] = {2: migrate_v2.upgrade, 3: migrate_v3.upgrade}
 
 #: Where databases other than SQLite keep the version (they have no ``user_version``).
 VERSION_TABLE = "dlrpoll_schema"

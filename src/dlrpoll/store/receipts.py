@@ -21,7 +21,7 @@ from dlrpoll.receipts.model import Receipt
 from dlrpoll.store.bulk import Bulk
 from dlrpoll.store.database import Database
 from dlrpoll.store.status import STATUS_INPUT, StatusWriter, since_upsert
-from dlrpoll.store.tables import RECEIPT_PLAN, Stored, receipts
+from dlrpoll.store.tables import RECEIPT_PLAN, RECEIPT_TRAILING_PLAN, Stored, receipts
 from dlrpoll.timestamps import to_text
 
 #: Every ``receipts`` column, in table order.
@@ -42,9 +42,9 @@ class ParsedRaw:
 RowBuilder = Callable[[int, str, str, Receipt, str], tuple[Any, ...]]
 
 
-def _row_builder() -> RowBuilder:
-    exprs = ["raw_id", "source", "scope"]
-    for name, how, _nullable, _kind in RECEIPT_PLAN:
+def _exprs(plan: tuple[tuple[str, Stored, bool, type], ...]) -> list[str]:
+    exprs: list[str] = []
+    for name, how, _nullable, _kind in plan:
         value = f"r.{name}"
         if how is Stored.STATE:
             exprs += [f"{value}.name", f"int({value})"]
@@ -54,7 +54,12 @@ def _row_builder() -> RowBuilder:
             exprs.append(f"(None if {value} is None else _iso({value}))")
         else:
             exprs.append(value)
-    exprs.append("at")
+    return exprs
+
+
+def _row_builder() -> RowBuilder:
+    exprs = ["raw_id", "source", "scope", *_exprs(RECEIPT_PLAN), "at"]
+    exprs += _exprs(RECEIPT_TRAILING_PLAN)
     if len(exprs) != len(RECEIPT_COLS):
         raise AssertionError("receipt_row and the receipts table disagree")
     source = f"def receipt_row(raw_id, source, scope, r, at):\n    return ({', '.join(exprs)},)\n"

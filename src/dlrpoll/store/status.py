@@ -64,6 +64,7 @@ STATUS_INPUT: tuple[str, ...] = (
     "provider_status",
     "error_code",
     "received_at",
+    "match_id",
 )
 
 _COL = {name: i for i, name in enumerate(MESSAGE_STATUS_COLUMNS)}
@@ -80,6 +81,7 @@ GOVERNING: tuple[str, ...] = (
     "provider_status",
     "error_code",
     "receipt_id",
+    "match_id",
 )
 _GOV = [_COL[name] for name in GOVERNING]
 
@@ -116,8 +118,9 @@ def merge(cur: list[Any], new: Sequence[Any]) -> None:
 def fold(receipts: Iterable[Sequence[Any]]) -> list[list[Any]]:
     """One status row per message for ``receipts`` (rows in :data:`STATUS_INPUT` order)."""
     out: dict[tuple[str, str], list[Any]] = {}
-    for rid, scope, mid, state, code, final, done, source, status, error, at in receipts:
+    for rid, scope, mid, state, code, final, done, source, status, error, at, match in receipts:
         row = [scope, mid, state, code, final, done, 1, 0, source, status, error, rid, at, at]
+        row.append(match)
         cur = out.get((scope, mid))
         if cur is None:
             out[(scope, mid)] = row
