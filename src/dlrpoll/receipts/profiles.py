@@ -205,6 +205,8 @@ class Profile:
     timezone: str | None = None
     builtin: bool = False
     dates: str = "auto"
+    #: a catalogue provider's profile: built in, or the user's replacement of one
+    catalogue: bool = False
     items: tuple[str, ...] = ()
     date_formats: tuple[tuple[str, str], ...] = ()
     match: MatchRule = VERBATIM
@@ -265,8 +267,9 @@ class Profile:
     @property
     def label(self) -> str | None:
         """What the ``format`` column says when this profile read a key/value receipt:
-        ``keyvalue:NAME`` for a built-in provider profile, ``None`` (the shape) otherwise."""
-        return f"keyvalue:{self.name}" if self.builtin and self.format == "keyvalue" else None
+        ``keyvalue:NAME`` for a catalogue provider's profile (built in, or the user's
+        replacement of it), ``None`` (the shape) otherwise."""
+        return f"keyvalue:{self.name}" if self.catalogue and self.format == "keyvalue" else None
 
     def for_tree(self, root: Node | None) -> Profile:
         """The profile a key/value document (or record) is read with: this one, or on the

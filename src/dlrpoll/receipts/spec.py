@@ -175,7 +175,12 @@ def _dates(
 
 
 def compile_profile(
-    name: str, spec: Mapping[str, Any], problems: list[str], *, builtin: bool = False
+    name: str,
+    spec: Mapping[str, Any],
+    problems: list[str],
+    *,
+    builtin: bool = False,
+    catalogue: bool = False,
 ) -> Profile | None:
     """A profile from its table; problems are appended by key path, and ``None`` returned
     when there are any. ``None`` values count as absent (a settings model's defaults)."""
@@ -218,6 +223,7 @@ def compile_profile(
         states=tuple(states),
         timezone=None if timezone is None else str(timezone),
         builtin=builtin,
+        catalogue=catalogue or builtin,
         dates=str(dates),
         items=tuple(items),
         date_formats=tuple(formats),
@@ -247,7 +253,10 @@ def build_profiles(
         if not isinstance(spec, Mapping):
             problems.append(f"profiles.{toml_key(name)}: must be a table ([profiles.NAME])")
             continue
-        built = compile_profile(name, spec, problems)
+        replaced = builtin.get(name)
+        built = compile_profile(
+            name, spec, problems, catalogue=replaced is not None and replaced.catalogue
+        )
         if built is not None:
             profiles[name] = built
     if problems:
