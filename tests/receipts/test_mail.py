@@ -162,3 +162,9 @@ def test_one_block_with_two_reports_is_two_receipts() -> None:
         ("R1", State.DELIVERED),
         ("R2", State.EXPIRED),
     ]
+
+
+def test_many_sentences_and_short_ids() -> None:
+    body = "".join(f"Message {i} to +447700900555 delivered. " for i in range(300))
+    got = parse_payload(f"From: a@b.example\nSubject: x\n\n{body}".encode(), "email", SMPP, UTC)
+    assert [r.message_id for r in got] == [str(i) for i in range(300)]

@@ -30,7 +30,7 @@ from email.message import Message
 
 from dlrpoll.errors import ParseError
 from dlrpoll.receipts.mailtext import message_id_line, report_headers, text_receipts
-from dlrpoll.receipts.model import Receipt
+from dlrpoll.receipts.model import Receipt, State
 from dlrpoll.receipts.profiles import Profile
 from dlrpoll.receipts.safety import has_surrogate, safe_receipts
 from dlrpoll.receipts.sentences import sentence_receipts
@@ -258,9 +258,11 @@ def parse_email(payload: bytes, profile: Profile, tz: tzinfo) -> list[Receipt]:
         # no receipt in a structured form: the subject and body may say it in words
         found = _sentences(msg, subjects, texts, profile, tz)
     out: list[Receipt] = []
+    kept: set[Receipt] = set()  # a set: an e-mail may hold thousands of receipts
     for r in safe_receipts(found):
         r = dataclasses.replace(r, format=f"email+{r.format}")
-        if r not in out:
+        if r not in kept:
+            kept.add(r)
             out.append(r)
     if not out:
         raise ParseError(
@@ -278,12 +280,14 @@ def _sentences(
     """Receipts worded as sentences (:mod:`.sentences`), the subject's after the body's;
     a subject repeating the body's sentence is one receipt."""
     reply_to = _header(msg, "In-Reply-To").strip().strip("<>").strip() or None
+    ids = [message_id_line(text, profile) for text in texts]
+    anywhere = next((got for got in ids if got), None)
     out: list[Receipt] = []
-    for text in texts + subjects:
-        fallback = message_id_line(text, profile) or next(
-            (got for t in texts if (got := message_id_line(t, profile))), reply_to
-        )
+    seen: set[tuple[str, State]] = set()
+    for text, own in zip(texts + subjects, ids + [None] * len(subjects), strict=True):
+        fallback = own or anywhere or reply_to
         for r in sentence_receipts(text, profile, tz, fallback):
-            if all((r.message_id, r.state) != (o.message_id, o.state) for o in out):
+            if (r.message_id, r.state) not in seen:
+                seen.add((r.message_id, r.state))
                 out.append(r)
     return out

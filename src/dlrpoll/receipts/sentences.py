@@ -29,7 +29,7 @@ FORMAT = "sentence"
 
 _SENTENCE = re.compile(
     r"\b(?:message|sms|text\s+message)"
-    r"(?:\s+(?:(?:id|ref|reference|no\.?)\s*[:#]?\s*|\#\s*)?(?P<id>[A-Za-z0-9][\w.\-]{2,64}?))??"
+    r"(?:\s+(?:(?:id|ref|reference|no\.?)\s*[:#]?\s*|\#\s*)?(?P<id>[A-Za-z0-9][\w.\-]{0,64}?))??"
     r"\s+(?:sent\s+)?to\s+(?P<to>\+?[0-9][0-9 \-]{4,18}[0-9])"
     r"(?:\s*\((?:(?:message\s+)?(?:id|ref|reference)\s*[:#]?\s*)?(?P<id2>[A-Za-z0-9][\w.\-]{0,64})\))?"
     r",?\s+(?:(?:has|had)\s+been\s+|(?:has|had|was|is)\s+)?"
