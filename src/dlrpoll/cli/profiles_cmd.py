@@ -14,13 +14,13 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlrpoll.cli.common import add_common_options, add_config_option
-from dlrpoll.cli.parse_cmd import receipt_json
-from dlrpoll.config import CONFIG_ENV, default_config_path, load_config
-from dlrpoll.errors import ConfigError, ParseError
-from dlrpoll.receipts import PROVIDERS, Profile, build_profiles, parse_payload
+from dlrpoll.errors import ConfigError
+
+if TYPE_CHECKING:  # the layers are imported when the command runs, not when it registers
+    from dlrpoll.receipts import Profile
 
 EPILOG = """\
 examples:
@@ -56,6 +56,9 @@ def register(sub: Any) -> None:
 
 def _profiles(args: argparse.Namespace) -> tuple[dict[str, Profile], set[str]]:
     """Every profile by name, and the names the config defines."""
+    from dlrpoll.config import CONFIG_ENV, default_config_path, load_config
+    from dlrpoll.receipts import build_profiles
+
     explicit = getattr(args, "config", None)
     if explicit or os.environ.get(CONFIG_ENV) or default_config_path().exists():
         config = load_config(explicit, resolve_secrets=False)
@@ -113,6 +116,8 @@ def profile_toml(name: str, spec: Mapping[str, Any]) -> str:
 
 
 def _reads(profile: Profile) -> str:
+    from dlrpoll.receipts import PROVIDERS
+
     provider = PROVIDERS.get(profile.name)
     if profile.builtin and provider is not None:
         return provider.reads
@@ -132,6 +137,10 @@ def _listing(profiles: Mapping[str, Profile], configured: set[str]) -> Iterator[
 
 
 def _one(profile: Profile, configured: bool) -> Iterator[str]:
+    from dlrpoll.cli.parse_explain import receipt_fields
+    from dlrpoll.errors import ParseError
+    from dlrpoll.receipts import PROVIDERS, parse_payload
+
     provider = None if configured else PROVIDERS.get(profile.name)
     if provider is not None:
         yield f"# {provider.title}: {provider.reads}"
@@ -157,7 +166,7 @@ def _one(profile: Profile, configured: bool) -> Iterator[str]:
         return
     yield "# and what it reads:"
     for receipt in receipts:
-        yield "#   " + json.dumps(receipt_json(receipt), ensure_ascii=False)
+        yield "#   " + json.dumps(receipt_fields(receipt), ensure_ascii=False)
 
 
 def run(args: argparse.Namespace) -> int:
