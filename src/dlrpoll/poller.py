@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
@@ -351,26 +351,3 @@ def claim_ttl(cfg: SourceConfig) -> float:
     """How long a claim lives: long enough for the slowest poll, short enough that a killed
     poller does not block its source for long."""
     return max(cfg.interval, 10 * cfg.timeout * (cfg.retries + 1))
-
-
-def reparse(
-    config: LoadedConfig, store: Store, source: str | None = None, *, clock: Clock = utcnow
-) -> Mapping[str, StoreCounts]:
-    """Re-run the parsers over quarantined raw items; store what now parses (idempotent)."""
-    out: dict[str, StoreCounts] = {}
-    sources = [config.settings.source(source)] if source else list(config.settings.sources)
-    for cfg in sources:
-        parser = parser_for(config, cfg)
-        rows = [(raw_id, item) for raw_id, _s, item in store.quarantined(cfg.name)]
-        # a source-side reason (an oversize e-mail, a hostile or unreadable SOAP response)
-        # cannot be fixed by a new profile
-        rows = [(r, i) for r, i in rows if i.format not in UNREPARSEABLE_FORMATS]
-        results = _parseable([(r, _clear(i)) for r, i in rows], parser)
-        out[cfg.name] = (
-            store.store_parsed(cfg.name, cfg.scope, results, clock()) if results else StoreCounts()
-        )
-    return out
-
-
-def _clear(item: RawItem) -> RawItem:
-    return RawItem(item.remote_id, item.payload, item.format, None, item.sender, item.received_at)
