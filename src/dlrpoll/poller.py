@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Protocol
@@ -403,37 +403,3 @@ def poll_source(
     set (daemon shutdown), the poll ends after the batch it is on has been acknowledged."""
     poll = Poll(config, cfg, source, store, clock=clock, owner=owner, parser=parser, stop=stop)
     return poll.run()
-
-
-def reparse(
-    config: LoadedConfig,
-    store: Store,
-    source: str | None = None,
-    *,
-    clock: Clock = utcnow,
-    make: Callable[[SourceConfig], Source] | None = None,
-) -> Mapping[str, Counts]:
-    """Re-run the parsers over quarantined raw items; store what now parses (idempotent).
-    Records of items left on the server and containers are left alone: their reason lies
-    with the source, not the parser. ``make`` builds a configured source (default
-    :func:`dlrpoll.sources.make_source`)."""
-    from dlrpoll.sources import make_source
-
-    out: dict[str, Counts] = {}
-    sources = [config.settings.source(source)] if source else list(config.settings.sources)
-    for cfg in sources:
-        src = make(cfg) if make is not None else make_source(config, cfg)
-        skip = src.records | src.containers
-        parser = parser_for(config, cfg)
-        rows = [(r, _clear(i)) for r, _s, i in store.quarantined(cfg.name) if i.format not in skip]
-        results = parser.parse_all(rows)
-        out[cfg.name] = (
-            _counts(store.store_parsed(cfg.name, cfg.scope, results, clock()))
-            if results
-            else Counts()
-        )
-    return out
-
-
-def _clear(item: RawItem) -> RawItem:
-    return RawItem(item.remote_id, item.payload, item.format, None, item.sender, item.received_at)

@@ -271,7 +271,7 @@ message_status = Table(
     PrimaryKeyConstraint("scope", "message_id", name="pk_message_status"),
     # one B-tree fewer per message on SQLite: the rows live in the primary key's order
     sqlite_with_rowid=False,
-    # its inserts never need keys back, and SQLite's trigger (status.py) may not have any
+    # its inserts never need keys back
     implicit_returning=False,
 )
 ms = message_status.c
@@ -291,11 +291,10 @@ VIEWS: dict[str, str] = {}
 MESSAGE_STATUS_COLUMNS: tuple[str, ...] = tuple(c.name for c in message_status.columns)
 
 #: ``message_status`` computed from ``receipts`` alone: the view of schema version 1, kept
-#: to build the table when migrating, to fold each write's new receipts on SQLite
-#: (:data:`MESSAGE_STATUS_SINCE_QUERY`), and as the rule's reference in tests and benchmarks.
+#: to build the table when migrating and as the rule's reference in tests and benchmarks.
 #: Plain SQL with window functions: SQLite >= 3.25 and PostgreSQL both run it.
-MESSAGE_STATUS_TEMPLATE = """\
-{with_}SELECT scope, message_id, state, state_code, final, done_at, receipts, conflict,
+MESSAGE_STATUS_QUERY = """\
+SELECT scope, message_id, state, state_code, final, done_at, receipts, conflict,
        source, provider_status, error_code, receipt_id, first_received_at, last_received_at,
        match_id
 FROM (
@@ -314,19 +313,7 @@ FROM (
                         COALESCE(r.done_at, '') DESC,
                         r.id DESC
            ) AS pick
-    FROM {receipts} AS r
+    FROM receipts AS r
     WINDOW w AS (PARTITION BY r.scope, r.message_id)
 ) AS ranked
 WHERE pick = 1"""
-MESSAGE_STATUS_QUERY = MESSAGE_STATUS_TEMPLATE.format(with_="", receipts="receipts")
-#: The same over the receipts with ids above ``:after`` only: the fold of one write's new
-#: receipts, on SQLite where writers are serialized and ids grow (``status.py``).
-#: MATERIALIZED: else SQLite walks the whole dedupe index in partition order and filters.
-MESSAGE_STATUS_SINCE_QUERY = MESSAGE_STATUS_TEMPLATE.format(
-    with_=(
-        "WITH new_receipts AS MATERIALIZED (SELECT id, scope, message_id, state, state_code,"
-        " final, done_at, source, provider_status, error_code, received_at, match_id"
-        " FROM receipts WHERE id > :after)\n"
-    ),
-    receipts="new_receipts",
-)
