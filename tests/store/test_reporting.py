@@ -183,3 +183,17 @@ def test_every_canned_query_answers_through_datasette(
     assert len(page["rows"]) == 6
     facet = {v["value"]: v["count"] for v in page["facet_results"]["state"]["results"]}
     assert facet == {"DELIVERED": 3, "ENROUTE": 2, "UNDELIVERABLE": 1}
+
+
+def test_report_without_plotly_says_what_to_install(
+    store: Store,
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)  # import fails
+    target = tmp_path / "report.html"
+    assert main(["report", "--database", str(db_path), "--output", str(target)]) == 1
+    assert "pip install 'dlrpoll[report]'" in capsys.readouterr().err
+    assert not target.exists()
