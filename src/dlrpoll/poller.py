@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
@@ -38,7 +38,7 @@ from dlrpoll.errors import (
     StoreError,
 )
 from dlrpoll.rawitem import RawItem
-from dlrpoll.receipts import Profile, build_profiles, parse_payload
+from dlrpoll.receipts import Profile, build_profiles, parse_payload, resolve_profile
 from dlrpoll.receipts.safety import safe_receipts
 from dlrpoll.sources import Batch, Session, Source
 from dlrpoll.store import JournalEntry, ParsedRaw, PollRun, Store
@@ -125,7 +125,7 @@ def parser_for(config: LoadedConfig, source: SourceConfig) -> Parser:
     profiles = build_profiles(
         {name: p.model_dump() for name, p in config.settings.profiles.items()}
     )
-    return Parser(profiles[source.profile], source.tz)
+    return Parser(resolve_profile(profiles, source.profile, source.auto_fallback), source.tz)
 
 
 def claim_ttl(cfg: SourceConfig) -> float:
@@ -391,65 +391,3 @@ def poll_source(
     set (daemon shutdown), the poll ends after the batch it is on has been acknowledged."""
     poll = Poll(config, cfg, source, store, clock=clock, owner=owner, parser=parser, stop=stop)
     return poll.run()
-
-
-def reparse(
-    config: LoadedConfig,
-    store: Store,
-    source: str | None = None,
-    *,
-    clock: Clock = utcnow,
-    make: Callable[[SourceConfig], Source] | None = None,
-) -> Mapping[str, Counts]:
-    """Re-run the parsers over quarantined raw items; store what now parses (idempotent).
-
-    A quarantined container (a SOAP response whose content could not be accounted for) is
-    split again with the source's current layout; its items are journaled and their
-    receipts stored exactly once, and the container's quarantine is cleared, all in one
-    transaction. A container that still cannot be split stays quarantined with its reason.
-    Records of items left on the server are left alone: their fix lies with the source.
-    ``make`` builds a configured source (default :func:`dlrpoll.sources.make_source`)."""
-    from dlrpoll.sources import make_source
-
-    out: dict[str, Counts] = {}
-    sources = [config.settings.source(source)] if source else list(config.settings.sources)
-    for cfg in sources:
-        src = make(cfg) if make is not None else make_source(config, cfg)
-        parser = parser_for(config, cfg)
-        rows = [
-            (r, _clear(i))
-            for r, _s, i in store.quarantined(cfg.name)
-            if i.format not in src.records
-        ]
-        plain = [(r, i) for r, i in rows if i.format not in src.containers]
-        results = parser.parse_all(plain)
-        counts = store.store_parsed(cfg.name, cfg.scope, results, clock()) if results else Counts()
-        for raw_id, envelope in rows:
-            if envelope.format in src.containers:
-                counts += _reopen(store, cfg, src, parser, raw_id, envelope, clock)
-        out[cfg.name] = counts
-    return out
-
-
-def _reopen(
-    store: Store,
-    cfg: SourceConfig,
-    source: Source,
-    parser: Parser,
-    raw_id: int,
-    envelope: RawItem,
-    clock: Clock,
-) -> Counts:
-    try:
-        items = source.split(envelope)
-    except PermanentSourceError as exc:
-        log.info("source %s: raw item %d is still quarantined: %s", cfg.name, raw_id, exc)
-        return Counts(quarantined=1)
-    parsed = [(item, parser.parse(0, item)) for item in items]
-    new, done = store.journal_and_store(cfg.name, cfg.scope, parsed, clock(), done=[raw_id])
-    log.info("source %s: raw item %d re-opened: %d item(s) journaled", cfg.name, raw_id, new)
-    return done + Counts(fetched=new)
-
-
-def _clear(item: RawItem) -> RawItem:
-    return RawItem(item.remote_id, item.payload, item.format, None, item.sender, item.received_at)

@@ -136,7 +136,8 @@ def test_a_bad_dates_setting_is_a_config_problem() -> None:
     with pytest.raises(ConfigError) as info:
         build_profiles({"a": {"dates": "epoch"}})
     assert info.value.problems == [
-        "profiles.a.dates: 'epoch' is not a way to read dates; use 'auto', 'smpp', 'unix'"
+        "profiles.a.dates: 'epoch' is not a way to read dates; use 'auto', 'smpp', 'unix', "
+        'or a format per field like { done_at = "epoch" }'
     ]
 
 

@@ -197,7 +197,7 @@ def test_7_a_307_to_another_host_is_refused(deploy: Any) -> None:
 def test_10_another_namespace_destructive_then_reparse(
     deploy: Any, tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from dlrpoll import poller
+    from dlrpoll import reparse
 
     with Stack(Flavour("10", answer_ns="http://tempuri.org/")) as stack:
         ids = stack.load(texts())
@@ -218,9 +218,9 @@ def test_10_another_namespace_destructive_then_reparse(
             stack.documents()["?wsdl"].replace("http://example.test/inbox", "http://tempuri.org/")
         )
         dep = redeploy(deploy, dep, stack_toml(stack, "destructive", wsdl=str(local)))
-        got = poller.reparse(dep.config, dep.store)["stack"]
+        got = reparse.reparse(dep.config, dep.store)["stack"]
         assert (got.stored, got.quarantined) == (3, 0)
-        again = poller.reparse(dep.config, dep.store)["stack"]
+        again = reparse.reparse(dep.config, dep.store)["stack"]
         assert (again.stored, again.quarantined) == (0, 0)
         rest = dep.poll()
         assert (rest.outcome, rest.stored, stack.unread()) == ("ok", N - 3, [])

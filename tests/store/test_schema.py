@@ -52,6 +52,7 @@ CONTRACT = {
         "text",
         "format",
         "received_at",
+        "match_id",
     ],
     "poll_runs": [
         "id",
@@ -88,7 +89,7 @@ def test_the_public_names_are_exactly_the_documented_ones(store: Store, db_path:
 def test_the_reports_have_their_indexes(store: Store, db_path: Path) -> None:
     plans = {
         "SELECT * FROM receipts WHERE message_id = 'x'": "ix_receipts_message_id",
-        "SELECT * FROM receipts WHERE state = 'DELIVERED' AND done_at >= '2026'": (
+        "SELECT * FROM receipts WHERE state = 'DELIVERED' AND done_at >= '2026-01-01'": (
             "ix_receipts_state_done"
         ),
         "SELECT * FROM receipts WHERE source = 'a' AND received_at >= '2026'": (
@@ -97,8 +98,26 @@ def test_the_reports_have_their_indexes(store: Store, db_path: Path) -> None:
         "SELECT * FROM poll_runs WHERE source = 'a' ORDER BY started_at DESC": (
             "ix_poll_runs_source_started"
         ),
-        # the view's filter reaches the index (pushed down through its window functions)
-        "SELECT * FROM message_status WHERE message_id = 'x'": "ix_receipts_message_id",
+        # the join a reporting tool writes against its own sent messages (schema 3)
+        "SELECT * FROM receipts WHERE match_id = 'x'": "ix_receipts_match_id",
+        "SELECT * FROM message_status WHERE match_id = 'x'": "ix_message_status_match_id",
+        # message_status: a lookup by message id, with or without its scope, is the key
+        "SELECT * FROM message_status WHERE message_id = 'x'": "ix_message_status_message_id",
+        "SELECT * FROM message_status WHERE scope = 's' AND message_id = 'x'": (
+            "PRIMARY KEY (scope=? AND message_id=?)"
+        ),
+        "SELECT state, count(*) FROM message_status GROUP BY state": (
+            "COVERING INDEX ix_message_status_state_done"
+        ),
+        "SELECT count(*) FROM message_status WHERE final = 1 AND done_at >= '2026-11-21'": (
+            "COVERING INDEX ix_message_status_done_final"
+        ),
+        "SELECT * FROM message_status WHERE source = 'a' AND done_at >= '2026-11-21'": (
+            "ix_message_status_source_done"
+        ),
+        "SELECT * FROM message_status WHERE state = 'DELIVERED' AND done_at >= '2026-11-21'": (
+            "ix_message_status_state_done"
+        ),
     }
     for sql, index in plans.items():
         plan = " ".join(r[3] for r in rows(db_path, f"EXPLAIN QUERY PLAN {sql}"))
@@ -186,10 +205,11 @@ def test_an_older_file_is_migrated_forward_at_open(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     Store(f"sqlite:///{db_path}").close()
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(migrations.STEPS, 2, _add_note_column)
+    nxt = migrations.SCHEMA_VERSION + 1
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", nxt)
+    monkeypatch.setitem(migrations.STEPS, nxt, _add_note_column)
     Store(f"sqlite:///{db_path}").close()
-    assert rows(db_path, "PRAGMA user_version") == [(2,)]
+    assert rows(db_path, "PRAGMA user_version") == [(nxt,)]
     assert "note" in columns(db_path, "poll_runs")
 
 
@@ -198,11 +218,12 @@ def test_a_failed_migration_leaves_the_file_as_it_was(
 ) -> None:
     store.journal("a", [item("u1")], at(0))
     store.close()
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(migrations.STEPS, 2, _broken_step)
+    now = migrations.SCHEMA_VERSION
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(migrations.STEPS, now + 1, _broken_step)
     with pytest.raises(StoreError, match="database error"):
         Store(f"sqlite:///{db_path}")
-    assert rows(db_path, "PRAGMA user_version") == [(1,)]
+    assert rows(db_path, "PRAGMA user_version") == [(now,)]
     assert "half" not in columns(db_path, "poll_runs")
     assert rows(db_path, "SELECT remote_id FROM raw_messages") == [("u1",)]
 
@@ -266,6 +287,18 @@ def test_the_readme_queries_run_read_only(store: Store, db_path: Path) -> None:
     store.store_parsed("a", "a", [ParsedRaw(entry.raw_id, [receipt("0A1B2C3D")])], at(1))
     store.quarantine(store.journal("a", [item("u2")], at(2))[0].raw_id, "bad", now=at(3))
     store.claim("a", now=at(0), interval=120, ttl=600, owner="h:1")
+    # the sending application's own table, for the README's join example
+    con = sqlite3.connect(db_path)
+    con.execute(
+        "CREATE TABLE sent_sms (id INTEGER PRIMARY KEY, sent_at TEXT, recipient TEXT, "
+        "provider_message_id TEXT)"
+    )
+    con.execute(
+        "INSERT INTO sent_sms VALUES (7, datetime('now', '-1 day', 'start of day', '+1 hour'), "
+        "'447900000001', '0A1B2C3D')"
+    )
+    con.commit()
+    con.close()
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("<!-- section: schema -->", 1)[1].split("<!-- section:", 1)[0]
     blocks = [b.split("```", 1)[0] for b in section.split("```sql\n")[1:]]
@@ -282,3 +315,7 @@ def test_the_readme_queries_run_read_only(store: Store, db_path: Path) -> None:
         )
     ]
     assert all(isinstance(r, list) for r in results)
+    joined = [r for sql, r in zip(statements, results, strict=True) if "sent_sms" in sql]
+    assert joined == [
+        [(7, joined[0][0][1], "447900000001", "DELIVERED", 1, "2026-11-22T14:01:00.000000Z", "000")]
+    ]

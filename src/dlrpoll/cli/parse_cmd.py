@@ -26,6 +26,7 @@ from dlrpoll.receipts import (
     State,
     build_profiles,
     parse_payload,
+    resolve_profile,
 )
 
 EPILOG = """\
@@ -69,8 +70,10 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--profile",
-        default="smpp",
-        help="provider profile: smpp, ginota, kannel, upside or one in the config (default smpp)",
+        default="auto",
+        help="provider profile: auto (default: a catalogue provider's receipts are detected by "
+        "their keys, anything else read as smpp), a built-in (dlrpoll profiles) or one in "
+        "the config",
     )
     parser.add_argument(
         "--format",
@@ -86,6 +89,12 @@ def register(sub: Any) -> None:
         "--timezone",
         metavar="ZONE",
         help="zone of dates that carry none (default: the profile's, else UTC)",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="add to each line which profile and which fields were used (for a rejection: "
+        "the closest profile and what it missed)",
     )
     add_config_option(parser)
     add_common_options(parser)
@@ -154,6 +163,7 @@ def receipt_json(receipt: Receipt) -> dict[str, Any]:
         "client_ref": receipt.client_ref,
         "text": receipt.text,
         "format": receipt.format,
+        "match_id": receipt.match_id,
     }
 
 
@@ -182,6 +192,7 @@ def _receipt_line(receipt: Receipt) -> bytes:
                 "client_ref": receipt.client_ref,
                 "text": receipt.text,
                 "format": receipt.format,
+                "match_id": receipt.match_id,
             },
             option=_NEWLINE,
         )
@@ -222,13 +233,15 @@ class _Output:
 def run(args: argparse.Namespace) -> int:
     """Parse every item; 0 if all parsed, 1 if any was rejected."""
     profiles = _profiles(args)
-    profile = profiles.get(args.profile)
-    if profile is None:
-        raise ConfigError(
-            f"--profile: unknown profile {args.profile!r}; known: {', '.join(profiles)}; "
-            f"or define [profiles.{args.profile}] in the config (--config FILE)"
-        )
+    try:
+        profile = resolve_profile(profiles, args.profile)
+    except ConfigError as exc:
+        raise ConfigError(f"--profile: {exc} (--config FILE)") from None
     tz = _zone(args.timezone, profile)
+    if args.explain:
+        from dlrpoll.cli.parse_explain import explain_items  # off the fast path
+
+        return explain_items(args, profile, profiles, tz)
     fmt = _FORMATS[args.fmt]
     rejected = 0
     out = _Output()

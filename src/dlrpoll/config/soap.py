@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -72,7 +72,8 @@ class SoapSourceConfig(SourceBase):
     max_response_size: Size = 32 * 1024 * 1024
     #: a CA bundle for a provider whose certificate a private CA signed (verification stays on)
     ca_file: str | None = None
-    profile: str = "upside"
+    #: receipts from the SOAP inbox that auto does not detect are Upside's (its old default)
+    auto_fallback: ClassVar[str] = "upside"
 
     _urls = field_validator("wsdl", "endpoint")(_no_password_in_url)
 

@@ -28,8 +28,18 @@ from datetime import tzinfo
 from dlrpoll.errors import ParseError
 from dlrpoll.receipts.fields import Fields, receipt_from_fields
 from dlrpoll.receipts.model import Receipt
+from dlrpoll.receipts.paths import ROOT
 from dlrpoll.receipts.profiles import Profile
-from dlrpoll.receipts.tree import MAX_DEPTH, Node, Obj, Path, from_json, norm_key, path_text
+from dlrpoll.receipts.tree import (
+    MAX_DEPTH,
+    Node,
+    Obj,
+    Path,
+    from_json,
+    norm_key,
+    path_text,
+    resolve,
+)
 
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
 _QUOTED = r"""(?:"[^"<>]*"|'[^'<>]*')"""
@@ -118,14 +128,47 @@ def xml_tree(text: str) -> Node:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise ParseError(f"not well-formed XML ({exc})") from exc
-    return _element(root, 0)
+    tree = _element(root, 0)
+    if isinstance(tree, Obj):  # the root element's name, for profiles that read it (#root)
+        tree.add(ROOT, _local(root.tag), ROOT)
+    return tree
+
+
+def _items(root: Node | None, profile: Profile) -> list[tuple[Path, Fields]] | None:
+    """The reports where the profile's ``items`` say, or ``None`` when no such place is in
+    the document (it is then one report, or a list of them)."""
+    if root is None:
+        return None
+    for path in profile.item_paths:
+        node = resolve(root, path)
+        if isinstance(node, Obj):
+            return [(path, Fields(node, profile))]
+        if isinstance(node, list):
+            return [
+                ((*path, i), Fields(item, profile))
+                for i, item in enumerate(node)
+                if isinstance(item, Obj)
+            ]
+    if isinstance(root, list):
+        objects = [(i, item) for i, item in enumerate(root) if isinstance(item, Obj)]
+        return [((i,), Fields(item, profile)) for i, item in objects]
+    return [((), Fields(root, profile))] if isinstance(root, Obj) else None
 
 
 def find_receipts(
     root: Node | None, profile: Profile
 ) -> tuple[list[tuple[Path, Fields]], tuple[Path, Fields] | None]:
     """The receipts in a tree (module docstring), each with its path, and the first object
-    that has a message id or a status without being a receipt (to say what it lacks)."""
+    that has a message id or a status without being a receipt (to say what it lacks).
+
+    The ``auto`` profile first picks the profile the document's keys name; a profile with
+    ``items`` reads the reports there (or the document as one, when there is no such place).
+    """
+    profile = profile.for_tree(root)
+    if profile.items:
+        listed = _items(root, profile)
+        if listed is not None:
+            return listed, None
     found: list[tuple[Path, Fields]] = []
     partial: list[tuple[Path, Fields]] = []
 

@@ -15,11 +15,14 @@ them is an error that names the object's keys and the path to write in the profi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from dlrpoll.errors import ParseError
 from dlrpoll.receipts.anydate import any_date
+from dlrpoll.receipts.datefmt import read_date
+from dlrpoll.receipts.embedded import fill_from_embedded
 from dlrpoll.receipts.model import Receipt
+from dlrpoll.receipts.paths import field_path
 from dlrpoll.receipts.profiles import FIELD_NAMES, Profile
 from dlrpoll.receipts.safety import safe_receipt
 from dlrpoll.receipts.tree import Node, Obj, Path, norm_key, path_text, resolve, step
@@ -79,7 +82,8 @@ class Fields:
 
     def __init__(self, obj: Obj, profile: Profile) -> None:
         self.obj = obj
-        self.profile = profile
+        # the auto profile reads a record with the provider's profile its keys name
+        self.profile = profile.for_tree(obj)
         self._found: dict[str, tuple[Path, Node] | None] = {}
 
     def find(self, field_name: str) -> tuple[Path, Node] | None:
@@ -151,6 +155,21 @@ class Fields:
             f'([profiles.NAME] fields = {{ {field_name} = "{shown}.{first}" }})'
         )
 
+    def key_of(self, field_name: str) -> str | None:
+        """Where the field was found, spelt as the document spells it (``status.name``)."""
+        found = self.find(field_name)
+        return None if found is None else path_text(found[0], _names(self.obj, found[0]))
+
+    def embedded_values(self) -> list[tuple[str, str]]:
+        """The profile's ``embedded`` keys that hold text here, as written, in order."""
+        out: list[tuple[str, str]] = []
+        for text in self.profile.embedded:
+            path = field_path(text)
+            node = resolve(self.obj, path)
+            if isinstance(node, str):
+                out.append((path_text(path, _names(self.obj, path)), node))
+        return out
+
     def absent_value(self, field_name: str) -> str | None:
         """The raw absent value (``null``, empty) a required field has, for messages."""
         for path in self.profile.paths_for(field_name):
@@ -184,8 +203,19 @@ def _missing(f: Fields, field_name: str) -> ParseError:
     )
 
 
+def _date(f: Fields, field_name: str, tz: tzinfo, what: str) -> datetime | None:
+    value = f.get(field_name)
+    if value is None:
+        return None
+    fmt = f.profile.date_format(field_name)
+    if fmt is not None:
+        return read_date(value, fmt, tz, what)
+    return any_date(value, tz, what, unix=f.profile.unix_dates)
+
+
 def receipt_from_fields(f: Fields, tz: tzinfo, fmt: str) -> Receipt:
-    """One receipt from a record's fields; :class:`ParseError` when it is not one."""
+    """One receipt from a record's fields; :class:`ParseError` when it is not one. A
+    built-in provider's profile labels it ``keyvalue:NAME`` instead of ``fmt``."""
     profile = f.profile
     message_id = optional(f.get("message_id"))
     if message_id is None:
@@ -194,20 +224,15 @@ def receipt_from_fields(f: Fields, tz: tzinfo, fmt: str) -> Receipt:
     if status is None:
         raise _missing(f, "status")
     entry = profile.status(status)
-    unix = profile.unix_dates
-    submitted = f.get("submitted_at")
-    done = f.get("done_at")
     receipt = Receipt(
         message_id=message_id,
         state=entry.state,
         final=entry.final,
         provider_status=status,
-        format=fmt,
+        format=profile.label or fmt,
         error_code=optional(f.get("error_code")),
-        submitted_at=None
-        if submitted is None
-        else any_date(submitted, tz, "submit date", unix=unix),
-        done_at=None if done is None else any_date(done, tz, "done date", unix=unix),
+        submitted_at=_date(f, "submitted_at", tz, "submit date"),
+        done_at=_date(f, "done_at", tz, "done date"),
         sub=count(f.get("sub"), "sub"),
         dlvrd=count(f.get("dlvrd"), "dlvrd"),
         src_addr=address(f.get("src_addr")),
@@ -215,5 +240,7 @@ def receipt_from_fields(f: Fields, tz: tzinfo, fmt: str) -> Receipt:
         client_ref=optional(f.get("client_ref")),
         text=optional(f.get("text")),
     )
+    if profile.embedded:
+        receipt = fill_from_embedded(receipt, f.embedded_values(), tz)
     # JSON escapes can spell control characters and lone surrogates: checked here
-    return safe_receipt(receipt)
+    return profile.finish(safe_receipt(receipt))

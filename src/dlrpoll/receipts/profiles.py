@@ -12,14 +12,21 @@ understands. A bare number is never guessed: it must be in the profile's table.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from dlrpoll.errors import ParseError
-from dlrpoll.receipts.model import State
-from dlrpoll.receipts.tree import Path, parse_path
+from dlrpoll.receipts.matchid import VERBATIM, MatchRule
+from dlrpoll.receipts.model import Receipt, State
+from dlrpoll.receipts.paths import field_path
+from dlrpoll.receipts.tree import Node, Path
+
+if TYPE_CHECKING:
+    from dlrpoll.receipts.detect import Detection
 
 #: The receipt fields a profile may name, in the order they are documented.
 FIELD_NAMES: tuple[str, ...] = (
@@ -103,6 +110,7 @@ COMMON_FIELD_NAMES: Mapping[str, tuple[str, ...]] = {
 DATE_MODES: tuple[str, ...] = ("auto", "smpp", "unix")
 
 _NORM_STATUS_RE = re.compile(r"[\s\-]+")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def norm_status(word: str) -> str:
@@ -175,14 +183,19 @@ class Profile:
     """A provider profile: preferred format, field names and status table.
 
     ``fields`` maps a receipt field (``message_id``, ``status``, …) to the provider's key
-    (matched without regard to case or punctuation); unnamed fields fall back to
+    (matched without regard to case or punctuation); a field named more than once is looked
+    up under each name in turn (fallbacks); unnamed fields fall back to
     :data:`COMMON_FIELD_NAMES`. ``states`` maps a provider status (as :func:`norm_status`
-    spells it) to its meaning. ``timezone``, when set, is the zone of the provider's dates
-    that carry none, and wins over the zone the caller passes. ``dates`` is how all-digit
-    dates in key/value fields are read (:data:`DATE_MODES`; Kannel's ``%T`` is ``unix``).
+    spells it) to its meaning; a key ending in ``*`` matches the statuses that start with
+    it. ``timezone``, when set, is the zone of the provider's dates that carry none, and
+    wins over the zone the caller passes. ``dates`` is how all-digit dates in key/value
+    fields are read (:data:`DATE_MODES`), unless ``date_formats`` names a field's format
+    (:mod:`dlrpoll.receipts.datefmt`). ``items`` are where a document's reports sit,
+    ``match`` makes ``match_id`` (:mod:`dlrpoll.receipts.matchid`), ``embedded`` names keys
+    that hold a whole Appendix B receipt. ``spec`` is the profile as it was written (TOML).
 
     A field's key may be a path into a nested document (``status.name``, ``to[0]``,
-    ``receiver[number]``: :func:`dlrpoll.receipts.tree.parse_path`).
+    ``receiver[number]``, ``MSG@RECEIVED``, ``#root``: :mod:`dlrpoll.receipts.paths`).
     """
 
     name: str
@@ -192,21 +205,45 @@ class Profile:
     timezone: str | None = None
     builtin: bool = False
     dates: str = "auto"
+    #: a catalogue provider's profile: built in, or the user's replacement of one
+    catalogue: bool = False
+    items: tuple[str, ...] = ()
+    date_formats: tuple[tuple[str, str], ...] = ()
+    match: MatchRule = VERBATIM
+    embedded: tuple[str, ...] = ()
+    spec: Mapping[str, Any] | None = field(default=None, repr=False, compare=False, hash=False)
+    #: set on the ``auto`` profile only: how it picks a catalogue profile (:meth:`for_tree`)
+    detection: Detection | None = field(default=None, repr=False, compare=False, hash=False)
     _state_map: Mapping[str, StatusEntry] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _prefixes: tuple[tuple[str, StatusEntry], ...] = field(
+        default=(), init=False, repr=False, compare=False, hash=False
     )
     _paths: Mapping[str, tuple[Path, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+    _formats: Mapping[str, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
-        named = {f: (parse_path(k),) for f, k in self.fields}
+        named: dict[str, list[Path]] = {}
+        for f, key in self.fields:
+            named.setdefault(f, []).append(field_path(key))
         paths = {
-            f: named[f] if f in named else tuple((k,) for k in COMMON_FIELD_NAMES[f])
+            f: tuple(named[f]) if f in named else tuple((k,) for k in COMMON_FIELD_NAMES[f])
             for f in FIELD_NAMES
         }
-        object.__setattr__(self, "_state_map", dict(self.states))
+        exact = {w: e for w, e in self.states if not w.endswith("*")}
+        # the longest prefix first, so PENDING_ACCEPTED_* wins over PENDING_*
+        prefixes = sorted(
+            ((w[:-1], e) for w, e in self.states if w.endswith("*")), key=lambda p: -len(p[0])
+        )
+        object.__setattr__(self, "_state_map", exact)
+        object.__setattr__(self, "_prefixes", tuple(prefixes))
         object.__setattr__(self, "_paths", paths)
+        object.__setattr__(self, "_formats", dict(self.date_formats))
 
     @property
     def unix_dates(self) -> bool | None:
@@ -214,9 +251,41 @@ class Profile:
         ``None`` Unix only when that is the one valid reading."""
         return {"unix": True, "smpp": False}.get(self.dates)
 
+    def date_format(self, field_name: str) -> str | None:
+        """The format the profile names for a date field, if it names one."""
+        return self._formats.get(field_name)
+
+    @property
+    def item_paths(self) -> tuple[Path, ...]:
+        """Where a document's reports sit, in the order they are tried."""
+        return tuple(field_path(p) for p in self.items)
+
     def paths_for(self, field_name: str) -> tuple[Path, ...]:
         """The paths a field is looked up under (normalized), most specific first."""
         return self._paths[field_name]
+
+    @property
+    def label(self) -> str | None:
+        """What the ``format`` column says when this profile read a key/value receipt:
+        ``keyvalue:NAME`` for a catalogue provider's profile (built in, or the user's
+        replacement of it), ``None`` (the shape) otherwise."""
+        return f"keyvalue:{self.name}" if self.catalogue and self.format == "keyvalue" else None
+
+    def for_tree(self, root: Node | None) -> Profile:
+        """The profile a key/value document (or record) is read with: this one, or on the
+        ``auto`` profile the catalogue provider the document's keys name (:mod:`.detect`),
+        else the generic profile ``auto`` stands for. Detection looks at a document's top
+        only: what is read inside is read with the profile chosen there."""
+        if self.detection is None:
+            return self
+        return self.detection.choose(root) or self.detection.generic
+
+    def finish(self, receipt: Receipt) -> Receipt:
+        """``receipt`` with its ``match_id`` made by the profile's rule (a no-op for
+        ``verbatim``); :class:`ParseError` when the rule cannot apply."""
+        if self.match.verbatim:
+            return receipt
+        return dataclasses.replace(receipt, match_id=self.match.apply(receipt.message_id))
 
     def field_key(self, field_name: str) -> str:
         """The key as a message to a user should name it (``MsgId``, or ``status``)."""
@@ -232,8 +301,12 @@ class Profile:
             return got
         key = norm_status(word)
         got = self._state_map.get(key)
-        if got is None and not key.isdigit():
-            got = SELF_NAMING.get(key)
+        if got is None:
+            for prefix, entry in self._prefixes:
+                if key.startswith(prefix):
+                    return entry
+            if not key.isdigit():
+                got = SELF_NAMING.get(key)
         if got is None:
             raise ParseError(f"unknown status {word!r} — {self._fix_hint()}")
         return got
@@ -252,92 +325,11 @@ class Profile:
         return ZoneInfo(self.timezone) if self.timezone else None
 
 
-def _table(
-    entries: Mapping[str, State | tuple[State, bool]],
-) -> tuple[tuple[str, StatusEntry], ...]:
-    out: list[tuple[str, StatusEntry]] = []
-    for word, meaning in entries.items():
-        if isinstance(meaning, tuple):
-            out.append((norm_status(word), StatusEntry(*meaning)))
-        else:
-            out.append((norm_status(word), _smpp(meaning)))
-    return tuple(out)
+def state_names() -> str:
+    """``SCHEDULED, ENROUTE, …`` for messages."""
+    return ", ".join(s.name for s in State)
 
 
-_SMPP_TABLE = _table(
-    {
-        "DELIVRD": State.DELIVERED,
-        "EXPIRED": State.EXPIRED,
-        "DELETED": State.DELETED,
-        "UNDELIV": State.UNDELIVERABLE,
-        "ACCEPTD": State.ACCEPTED,
-        "UNKNOWN": State.UNKNOWN,
-        "REJECTD": State.REJECTED,
-        "ENROUTE": State.ENROUTE,
-        "EN_ROUTE": State.ENROUTE,
-        "SCHEDULED": State.SCHEDULED,
-        "SKIPPED": State.SKIPPED,
-    }
-)
-
-BUILTIN_PROFILES: dict[str, Profile] = {
-    "smpp": Profile("smpp", "smpp", states=_SMPP_TABLE, builtin=True),
-    "ginota": Profile(
-        "ginota",
-        "keyvalue",
-        fields=(
-            ("message_id", "messageId"),
-            ("status", "deliveryStatus"),
-            ("text", "desc"),
-            ("src_addr", "srcAddr"),
-            ("dst_addr", "dstAddr"),
-            ("client_ref", "txnRef"),
-        ),
-        states=_table(
-            {
-                "0": State.DELIVERED,
-                "1": State.EXPIRED,
-                "3": State.UNDELIVERABLE,
-                # accepted by the mobile operator: the handset may still not get it
-                "4": (State.ACCEPTED, False),
-                "5": State.UNKNOWN,
-                "6": State.REJECTED,
-            }
-        ),
-        builtin=True,
-    ),
-    "kannel": Profile(
-        "kannel",
-        "keyvalue",
-        states=_table(
-            {
-                "1": State.DELIVERED,
-                "2": State.UNDELIVERABLE,
-                "4": State.ENROUTE,  # queued on the SMSC
-                "8": (State.ACCEPTED, False),  # SMSC accepted the submit (ack)
-                "16": State.REJECTED,  # SMSC rejected the submit (nack)
-            }
-        ),
-        builtin=True,
-        dates="unix",
-    ),
-    "upside": Profile(
-        "upside",
-        "smpp",
-        states=_table(
-            {
-                "DELIVRD": State.DELIVERED,
-                "ERROR": State.UNDELIVERABLE,
-                "FAILED": State.UNDELIVERABLE,
-                "REJECTD": State.REJECTED,
-                "UNIDNTFY": State.UNKNOWN,
-                "UNKNOWN": State.UNKNOWN,
-                # "keep trying": the provider may still report a final state
-                "SENT": (State.ENROUTE, False),
-                "UNDELIV": (State.UNDELIVERABLE, False),
-                "UNDETRM": (State.UNKNOWN, False),
-            }
-        ),
-        builtin=True,
-    ),
-}
+def toml_key(word: str) -> str:
+    """A table key as TOML writes it in a key path: bare, or quoted when it has spaces."""
+    return word if _BARE_KEY.fullmatch(word) else '"' + word.replace('"', '\\"') + '"'

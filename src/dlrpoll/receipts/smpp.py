@@ -23,6 +23,7 @@ from datetime import tzinfo
 
 from dlrpoll.errors import ParseError
 from dlrpoll.receipts.dates import MINUTES, STEPS, smpp_date
+from dlrpoll.receipts.matchid import VERBATIM
 from dlrpoll.receipts.model import Receipt, make_receipt
 from dlrpoll.receipts.profiles import Profile
 from dlrpoll.receipts.values import ABSENT, count
@@ -150,7 +151,7 @@ def parse_standard(text: str, profile: Profile, tz: tzinfo) -> Receipt | None:
     except KeyError:  # absent, or too long for the table; count says which, or what is wrong
         nsub = count(sub, "sub")
         ndlvrd = count(dlvrd, "dlvrd")
-    return make_receipt(
+    receipt = make_receipt(
         message_id,
         entry.state,
         entry.final,
@@ -166,6 +167,8 @@ def parse_standard(text: str, profile: Profile, tz: tzinfo) -> Receipt | None:
         None,
         rest.strip(),
     )
+    # an identity test: the common verbatim rule costs no call
+    return receipt if profile.match is VERBATIM else profile.finish(receipt)
 
 
 def parse_smpp(text: str, profile: Profile, tz: tzinfo) -> Receipt:
@@ -211,7 +214,7 @@ def _parse_any_order(text: str, profile: Profile, tz: tzinfo) -> Receipt:
     submitted = values.get("submit date")
     done = values.get("done date")
     err = values.get("err")
-    return Receipt(
+    receipt = Receipt(
         message_id,
         entry.state,
         entry.final,
@@ -227,6 +230,7 @@ def _parse_any_order(text: str, profile: Profile, tz: tzinfo) -> Receipt:
         None,
         values.get("text"),
     )
+    return profile.finish(receipt)
 
 
 def _no_id_field(text: str) -> str:

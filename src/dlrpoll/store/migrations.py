@@ -7,6 +7,10 @@ failure leaves the file exactly as it was. A file from a newer dlrpoll is refuse
 To change the schema: change ``tables.py``, add ``STEPS[n]`` that turns version ``n - 1``
 into ``n`` (ALTER TABLE, DROP and CREATE VIEW ...), bump :data:`SCHEMA_VERSION`, and
 document the change in the README's schema section.
+
+Versions: 1, the first; 2, ``message_status`` a maintained table instead of a view, and
+time columns declared ``DATETIME`` on SQLite (``migrate_v2.py``); 3, ``match_id`` in
+``receipts`` and ``message_status`` (``migrate_v3.py``).
 """
 
 from __future__ import annotations
@@ -18,15 +22,15 @@ from sqlalchemy import Connection, inspect, text
 from sqlmodel import SQLModel
 
 from dlrpoll.errors import SchemaTooNewError, StoreError
-from dlrpoll.store import tables
+from dlrpoll.store import migrate_v2, migrate_v3, tables
 
 log = logging.getLogger(__name__)
 
 #: The schema this dlrpoll writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
 #: ``STEPS[n]`` upgrades a database at version ``n - 1`` to version ``n`` (n >= 2).
-STEPS: dict[int, Callable[[Connection], None]] = {}
+STEPS: dict[int, Callable[[Connection], None]] = {2: migrate_v2.upgrade, 3: migrate_v3.upgrade}
 
 #: Where databases other than SQLite keep the version (they have no ``user_version``).
 VERSION_TABLE = "dlrpoll_schema"
@@ -65,7 +69,7 @@ def too_new(where: str, version: int) -> SchemaTooNewError:
 
 
 def create_current(conn: Connection) -> None:
-    """Create every table, index and view of the current schema."""
+    """Create every table, index, view and trigger of the current schema."""
     SQLModel.metadata.create_all(conn, tables=list(tables.TABLES))
     for sql in tables.VIEWS.values():
         conn.execute(text(sql))

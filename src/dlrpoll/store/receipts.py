@@ -1,5 +1,7 @@
 """Receipts: the row a :class:`~dlrpoll.receipts.model.Receipt` becomes, and the insert that
-dedupes it (``ON CONFLICT DO NOTHING`` on the dedupe index, never "look, then insert").
+dedupes it (``ON CONFLICT DO NOTHING`` on the dedupe index, never "look, then insert") and
+folds the receipts it stored into ``message_status`` in the same transaction
+(:mod:`~dlrpoll.store.status`): there is no way to store a receipt without its status.
 
 The row is derived from the receipt's fields and the table's plan
 (:data:`~dlrpoll.store.tables.RECEIPT_PLAN`): :func:`receipt_row` is generated once at import,
@@ -13,12 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam
+from sqlalchemy import Connection, bindparam, func, select
 
 from dlrpoll.receipts.model import Receipt
 from dlrpoll.store.bulk import Bulk
 from dlrpoll.store.database import Database
-from dlrpoll.store.tables import RECEIPT_PLAN, Stored, receipts
+from dlrpoll.store.status import STATUS_INPUT, StatusWriter
+from dlrpoll.store.tables import RECEIPT_PLAN, RECEIPT_TRAILING_PLAN, Stored, receipts
 from dlrpoll.timestamps import to_text
 
 #: Every ``receipts`` column, in table order.
@@ -39,9 +42,9 @@ class ParsedRaw:
 RowBuilder = Callable[[int, str, str, Receipt, str], tuple[Any, ...]]
 
 
-def _row_builder() -> RowBuilder:
-    exprs = ["raw_id", "source", "scope"]
-    for name, how, _nullable, _kind in RECEIPT_PLAN:
+def _exprs(plan: tuple[tuple[str, Stored, bool, type], ...]) -> list[str]:
+    exprs: list[str] = []
+    for name, how, _nullable, _kind in plan:
         value = f"r.{name}"
         if how is Stored.STATE:
             exprs += [f"{value}.name", f"int({value})"]
@@ -51,7 +54,12 @@ def _row_builder() -> RowBuilder:
             exprs.append(f"(None if {value} is None else _iso({value}))")
         else:
             exprs.append(value)
-    exprs.append("at")
+    return exprs
+
+
+def _row_builder() -> RowBuilder:
+    exprs = ["raw_id", "source", "scope", *_exprs(RECEIPT_PLAN), "at"]
+    exprs += _exprs(RECEIPT_TRAILING_PLAN)
     if len(exprs) != len(RECEIPT_COLS):
         raise AssertionError("receipt_row and the receipts table disagree")
     source = f"def receipt_row(raw_id, source, scope, r, at):\n    return ({', '.join(exprs)},)\n"
@@ -74,18 +82,57 @@ def receipt_rows(
     return [receipt_row(raw_id, source, scope, r, at) for r in found]
 
 
-class Receipts:
-    """The receipts insert, on a store's connections."""
+#: where each :data:`~dlrpoll.store.status.STATUS_INPUT` column but ``id`` is in a row tuple
+_STATUS_PICK = tuple(RECEIPT_COLS.index(name) for name in STATUS_INPUT[1:])
 
-    def __init__(self, db: Database) -> None:
-        fast = db.sqlite
+
+class Receipts:
+    """The receipts insert, and the status fold that goes with it, on a store's connections.
+
+    ``serialized`` (SQLite's default): writers are serialized and ids are max(id) + 1, so
+    the new receipts are this insert's rows with ids above the largest before it; when all
+    went in, they are the rows given, in order, and nothing is read back. Otherwise the
+    insert returns the new rows. :class:`~dlrpoll.store.status.StatusWriter` folds them
+    into ``message_status`` in the same transaction either way.
+    """
+
+    def __init__(self, db: Database, *, serialized: bool | None = None) -> None:
+        self.serialized = db.sqlite if serialized is None else serialized
         stmt = db.insert_ignore(receipts).values({c: bindparam(c) for c in RECEIPT_COLS})
-        if not db.engine.dialect.supports_sane_multi_rowcount:
-            # the stored count comes from the inserted rows when rowcount cannot be trusted
-            stmt = stmt.returning(receipts.c.id)
-            fast = False
-        self._insert = Bulk(stmt, RECEIPT_COLS, db.engine, fast)
+        if not self.serialized:
+            # the inserted rows themselves say which receipts were new (not duplicates)
+            stmt = stmt.returning(*(receipts.c[name] for name in STATUS_INPUT))
+        self._insert = Bulk(stmt, RECEIPT_COLS, db.engine, self.serialized)
+        self._status = StatusWriter(db)
+        rc = receipts.c
+        self._max_id = str(select(func.max(rc.id)).compile(dialect=db.engine.dialect))
+        self._since = str(
+            select(*(rc[name] for name in STATUS_INPUT))
+            .where(rc.id > bindparam("after"))
+            .order_by(rc.id)
+            .compile(dialect=db.engine.dialect)
+        )
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
-        """Insert ``rows`` (duplicates are skipped); how many were new."""
-        return self._insert.run(conn, rows, count=True) if rows else 0
+        """Insert ``rows`` (duplicates are skipped) and fold the new ones into
+        ``message_status``, inside ``conn``'s transaction; how many were new."""
+        if not rows:
+            return 0
+        if not self.serialized:
+            dicts = [dict(zip(RECEIPT_COLS, row, strict=True)) for row in rows]
+            returned = conn.execute(self._insert.stmt, dicts).all()
+            self._status.add(conn, sorted(returned))  # in arrival (id) order
+            return len(returned)
+        # driver SQL: these run once per write, on SQLite only
+        before = conn.exec_driver_sql(self._max_id).scalar() or 0
+        stored = self._insert.run(conn, rows)
+        if not stored:
+            return 0
+        after = conn.exec_driver_sql(self._max_id).scalar()
+        if stored == len(rows) and after == before + stored:
+            pick = _STATUS_PICK
+            new: Any = [(before + i, *[row[j] for j in pick]) for i, row in enumerate(rows, 1)]
+        else:
+            new = conn.exec_driver_sql(self._since, (before,)).all()
+        self._status.add(conn, new)
+        return stored

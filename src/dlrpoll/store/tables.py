@@ -1,9 +1,11 @@
-"""The tables and the view: the database's public contract (see the README's schema section).
+"""The tables: the database's public contract (see the README's schema section).
 
 Every name here is read by reporting tools, so a change needs a schema version and a
 migration (``migrations.py``). Column types are plain and dialect-neutral: timestamps are
 ISO-8601 UTC text (:mod:`dlrpoll.timestamps`), booleans are integers 0/1, so the same SQL
-works in the ``sqlite3`` shell, in spreadsheets and on PostgreSQL.
+works in the ``sqlite3`` shell, in spreadsheets and on PostgreSQL. On SQLite, time columns
+are declared ``DATETIME`` (:data:`Timestamp`), so tools that infer types from declarations
+(Metabase, DBeaver) see dates; the values stay text (see :data:`Timestamp`).
 
 The ``receipts`` columns that hold a receipt's own fields are derived from
 :data:`~dlrpoll.receipts.model.RECEIPT_FIELDS` and the fields' types (:data:`RECEIPT_PLAN`),
@@ -17,8 +19,18 @@ import types
 import typing
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, Table, func
-from sqlalchemy.types import TypeEngine
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    Table,
+    func,
+    text,
+)
+from sqlalchemy.types import TypeEngine, UserDefinedType
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
@@ -28,6 +40,24 @@ from dlrpoll.timestamps import to_text as iso
 from dlrpoll.timestamps import to_text_or_none as iso_or_none
 
 __all__ = ["from_iso", "iso", "iso_or_none"]  # the store's names for the timestamp functions
+
+
+class _SqliteDatetime(UserDefinedType[str]):
+    """The declared type ``DATETIME``, with the values passed through as text."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: typing.Any) -> str:
+        return "DATETIME"
+
+
+#: A time column: ISO-8601 UTC text (``2026-11-22T14:07:53.123456Z``) everywhere, declared
+#: ``DATETIME`` on SQLite so that type-inferring tools see a date (Metabase matches
+#: ``DATETIME``, not ``TIMESTAMP``, for SQLite). ``DATETIME`` has NUMERIC affinity, which
+#: keeps our values text: SQLite converts only text that is a well-formed number, and a
+#: timestamp never is. (Compare with a full date, ``done_at >= '2026-11-22'``: a bare year
+#: such as ``'2026'`` would be read as the number 2026.) Elsewhere the type is plain text.
+Timestamp: TypeEngine[str] = AutoString().with_variant(_SqliteDatetime(), "sqlite")
 
 
 class RawMessage(SQLModel, table=True):
@@ -40,16 +70,16 @@ class RawMessage(SQLModel, table=True):
     source: str
     remote_id: str | None = None
     sha256: str
-    fetched_at: str
+    fetched_at: str = Field(sa_type=Timestamp)
     payload: bytes = Field(sa_column=Column("payload", LargeBinary, nullable=False))
     format: str
     sender: str | None = None
-    received_at: str | None = None
+    received_at: str | None = Field(default=None, sa_type=Timestamp)
     #: why the item is quarantined; NULL once it parsed
     parse_error: str | None = None
     #: how many receipts it yielded; NULL until parsed (NULL and no parse_error: unprocessed)
     receipts: int | None = None
-    parsed_at: str | None = None
+    parsed_at: str | None = Field(default=None, sa_type=Timestamp)
 
 
 class PollRunRow(SQLModel, table=True):
@@ -59,8 +89,8 @@ class PollRunRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source: str
-    started_at: str
-    finished_at: str
+    started_at: str = Field(sa_type=Timestamp)
+    finished_at: str = Field(sa_type=Timestamp)
     outcome: str
     fetched: int = 0
     stored: int = 0
@@ -75,9 +105,9 @@ class SourceState(SQLModel, table=True):
     __tablename__ = "source_state"
 
     source: str = Field(primary_key=True)
-    last_started_at: str | None = None
+    last_started_at: str | None = Field(default=None, sa_type=Timestamp)
     claimed_by: str | None = None
-    claimed_until: str | None = None
+    claimed_until: str | None = Field(default=None, sa_type=Timestamp)
 
 
 raw_messages: Table = RawMessage.__table__  # type: ignore[attr-defined]
@@ -112,23 +142,36 @@ def _how(hint: object) -> tuple[Stored, bool, type]:
 
 #: Receipt fields kept after the others (the column order is a public contract).
 _LAST_FIELDS = ("format",)
+#: Receipt fields added by later schema versions: after ``received_at``, where ``ALTER TABLE
+#: … ADD COLUMN`` puts them, so a migrated file and a new one have the same column order.
+#: Each has a server default so that it can be added to a table that has rows.
+TRAILING_FIELDS: dict[str, str] = {"match_id": "''"}  # schema 3
 
 
-def _receipt_plan() -> tuple[tuple[str, Stored, bool, type], ...]:
+def _receipt_plan(names: list[str]) -> tuple[tuple[str, Stored, bool, type], ...]:
     hints = typing.get_type_hints(Receipt)
-    order = [f for f in RECEIPT_FIELDS if f not in _LAST_FIELDS] + list(_LAST_FIELDS)
-    return tuple((name, *_how(hints[name])) for name in order)
+    return tuple((name, *_how(hints[name])) for name in names)
 
 
-#: ``(field, how, nullable, type)`` for every :class:`Receipt` field, in column order.
-RECEIPT_PLAN = _receipt_plan()
+_MAIN_FIELDS = [f for f in RECEIPT_FIELDS if f not in _LAST_FIELDS and f not in TRAILING_FIELDS]
+#: ``(field, how, nullable, type)`` for the :class:`Receipt` fields before ``received_at``,
+#: in column order.
+RECEIPT_PLAN = _receipt_plan(_MAIN_FIELDS + list(_LAST_FIELDS))
+#: The same for the fields after ``received_at`` (:data:`TRAILING_FIELDS`).
+RECEIPT_TRAILING_PLAN = _receipt_plan(list(TRAILING_FIELDS))
 
 
-def _receipt_columns() -> list[Column[typing.Any]]:
+def _receipt_columns(
+    plan: tuple[tuple[str, Stored, bool, type], ...],
+) -> list[Column[typing.Any]]:
     cols: list[Column[typing.Any]] = []
-    for name, how, nullable, kind in RECEIPT_PLAN:
-        sql_type: TypeEngine[typing.Any] = Integer() if kind in (int, bool) else AutoString()
-        cols.append(Column(name, sql_type, nullable=nullable))
+    for name, how, nullable, kind in plan:
+        sql_type: TypeEngine[typing.Any] = (
+            Integer() if kind in (int, bool) else Timestamp if kind is datetime else AutoString()
+        )
+        default = TRAILING_FIELDS.get(name)
+        server_default = None if default is None else text(default)
+        cols.append(Column(name, sql_type, nullable=nullable, server_default=server_default))
         if how is Stored.STATE:
             cols.append(Column("state_code", Integer(), nullable=nullable))
     return cols
@@ -143,11 +186,10 @@ receipts = Table(
     Column("raw_id", Integer(), ForeignKey("raw_messages.id"), nullable=False),
     Column("source", AutoString(), nullable=False),
     Column("scope", AutoString(), nullable=False),
-    *_receipt_columns(),
-    Column("received_at", AutoString(), nullable=False),
+    *_receipt_columns(RECEIPT_PLAN),
+    Column("received_at", Timestamp, nullable=False),
+    *_receipt_columns(RECEIPT_TRAILING_PLAN),
 )
-
-TABLES: tuple[Table, ...] = (raw_messages, receipts, poll_runs, source_state)
 
 # The journal's identity of an item: its remote id when the source has one, else its bytes.
 Index(
@@ -199,18 +241,64 @@ Index("ix_receipts_message_id", receipts.c.message_id)
 Index("ix_receipts_state_done", receipts.c.state, receipts.c.done_at)
 Index("ix_receipts_source_received", receipts.c.source, receipts.c.received_at)
 Index("ix_receipts_raw_id", receipts.c.raw_id)
+# the join a reporting tool writes against its own sent messages (schema 3)
+Index("ix_receipts_match_id", receipts.c.match_id)
 Index("ix_poll_runs_source_started", poll_runs.c.source, poll_runs.c.started_at)
 
-#: ``message_status``: one row per (scope, message_id) under the final-state rule.
-#: The earliest final receipt (by arrival) governs and is never replaced; without a final
+#: ``message_status``: one row per (scope, message_id) under the final-state rule, kept up
+#: to date in the same transaction as the receipts it depends on (``status.py``):
+#: the earliest final receipt (by arrival) governs and is never replaced; without a final
 #: receipt, the latest intermediate one by done_at (unknown counts as oldest), then arrival.
+message_status = Table(
+    "message_status",
+    SQLModel.metadata,
+    Column("scope", AutoString(), nullable=False),
+    Column("message_id", AutoString(), nullable=False),
+    Column("state", AutoString(), nullable=False),
+    Column("state_code", Integer(), nullable=False),
+    Column("final", Integer(), nullable=False),
+    Column("done_at", Timestamp, nullable=True),
+    Column("receipts", Integer(), nullable=False),
+    Column("conflict", Integer(), nullable=False),
+    Column("source", AutoString(), nullable=False),
+    Column("provider_status", AutoString(), nullable=False),
+    Column("error_code", AutoString(), nullable=True),
+    Column("receipt_id", Integer(), nullable=False),
+    Column("first_received_at", Timestamp, nullable=False),
+    Column("last_received_at", Timestamp, nullable=False),
+    # the governing receipt's match_id (schema 3: last, where ADD COLUMN puts it)
+    Column("match_id", AutoString(), nullable=False, server_default=text("''")),
+    PrimaryKeyConstraint("scope", "message_id", name="pk_message_status"),
+    # one B-tree fewer per message on SQLite: the rows live in the primary key's order
+    sqlite_with_rowid=False,
+    # its inserts never need keys back
+    implicit_returning=False,
+)
+ms = message_status.c
+# a lookup by message id alone: the join a reporting tool writes against its sent messages
+Index("ix_message_status_message_id", ms.message_id)
+Index("ix_message_status_state_done", ms.state, ms.done_at)
+Index("ix_message_status_done_final", ms.done_at, ms.final)
+Index("ix_message_status_source_done", ms.source, ms.done_at)
+Index("ix_message_status_match_id", ms.match_id)
+
+TABLES: tuple[Table, ...] = (raw_messages, receipts, poll_runs, source_state, message_status)
+
+#: Views of the current schema (none since version 2: ``message_status`` is a table).
+VIEWS: dict[str, str] = {}
+
+#: ``message_status``'s columns, in order.
+MESSAGE_STATUS_COLUMNS: tuple[str, ...] = tuple(c.name for c in message_status.columns)
+
+#: ``message_status`` computed from ``receipts`` alone: the view of schema version 1, kept
+#: to build the table when migrating and as the rule's reference in tests and benchmarks.
 #: Plain SQL with window functions: SQLite >= 3.25 and PostgreSQL both run it.
-MESSAGE_STATUS_VIEW = """\
-CREATE VIEW message_status AS
+MESSAGE_STATUS_QUERY = """\
 SELECT scope, message_id, state, state_code, final, done_at, receipts, conflict,
-       source, provider_status, error_code, receipt_id, first_received_at, last_received_at
+       source, provider_status, error_code, receipt_id, first_received_at, last_received_at,
+       match_id
 FROM (
-    SELECT r.scope, r.message_id, r.state, r.state_code, r.final, r.done_at,
+    SELECT r.scope, r.message_id, r.state, r.state_code, r.final, r.done_at, r.match_id,
            COUNT(*) OVER w AS receipts,
            CASE WHEN MIN(CASE WHEN r.final = 1 THEN r.state_code END) OVER w
                   <> MAX(CASE WHEN r.final = 1 THEN r.state_code END) OVER w
@@ -229,23 +317,3 @@ FROM (
     WINDOW w AS (PARTITION BY r.scope, r.message_id)
 ) AS ranked
 WHERE pick = 1"""
-
-VIEWS: dict[str, str] = {"message_status": MESSAGE_STATUS_VIEW}
-
-#: The view's columns, in order (kept beside the view's SQL; a test checks they agree).
-MESSAGE_STATUS_COLUMNS: tuple[str, ...] = (
-    "scope",
-    "message_id",
-    "state",
-    "state_code",
-    "final",
-    "done_at",
-    "receipts",
-    "conflict",
-    "source",
-    "provider_status",
-    "error_code",
-    "receipt_id",
-    "first_received_at",
-    "last_received_at",
-)

@@ -84,6 +84,13 @@ def _fail(cfg: SoapSourceConfig, stage: Stage, detail: str) -> Exception:
     return error(cfg.name, stage, wsdl=cfg.wsdl, detail=detail)
 
 
+def forget_loaded_wsdls() -> None:
+    """Empty the per-process cache, so the next poll loads each WSDL afresh (a reloaded
+    configuration, or a test whose server reuses another's address)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
 def load_service(cfg: SoapSourceConfig, creds: Credentials | None = None) -> Service:
     """The WSDL ``cfg`` names, loaded once per process per WSDL, endpoint, service and port,
     with the source's credentials. Raises the errors the failure table gives the ``wsdl-*``
