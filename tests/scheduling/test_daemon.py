@@ -11,7 +11,8 @@ from datetime import timedelta
 from dlrpoll.config import LoadedConfig, SourceConfig
 from dlrpoll.errors import SourceConnectError
 from dlrpoll.poller import PollResult, utcnow
-from dlrpoll.scheduling import FLOOR_MARGIN, Daemon
+from dlrpoll.scheduling import FLOOR_MARGIN
+from dlrpoll.scheduling.daemon import Daemon
 from dlrpoll.sources import RetryPolicy
 from dlrpoll.store import Store
 from dlrpoll.store.reports import last_starts

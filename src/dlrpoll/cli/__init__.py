@@ -1,18 +1,35 @@
-"""The ``dlrpoll`` command: parses arguments and calls the layers; errors become one line.
+"""The ``dlrpoll`` command: parses arguments, calls one layer function, prints; errors become
+one line.
 
-Each subcommand lives in its own module with a ``register(subparsers)`` function.
+One module per command (``cli/<command>.py``) with ``register(subparsers)`` and ``handle``.
+Command modules import only the standard library at the top and the layer they call inside
+``handle``, so ``dlrpoll --version`` and ``dlrpoll parse`` start without zeep, SQLAlchemy,
+APScheduler or pydantic (``tests/cli/test_startup.py`` keeps it so).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from dlrpoll import __version__
-from dlrpoll.cli import common, ops, parse_cmd, store_cmds
+from dlrpoll.cli import common
 from dlrpoll.errors import ConfigError, DlrpollError
+
+#: the commands, in the order ``--help`` lists them: name → module under ``dlrpoll.cli``
+COMMANDS: dict[str, str] = {
+    "run": "run",
+    "poll": "poll",
+    "status": "status",
+    "check-config": "check_config",
+    "demo": "demo",
+    "parse": "parse",
+    "reparse": "reparse",
+    "export": "export",
+}
 
 EPILOG = """\
 examples:
@@ -30,13 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dlrpoll",
         description="Pull SMS delivery receipts over SOAP or POP3 into an SQLite file.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=common.RawHelp,
     )
     parser.add_argument("--version", action="version", version=f"dlrpoll {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (ops, parse_cmd, store_cmds):
-        module.register(sub)
+    for module in COMMANDS.values():
+        importlib.import_module(f"dlrpoll.cli.{module}").register(sub)
     return parser
 
 

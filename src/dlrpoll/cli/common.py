@@ -1,4 +1,9 @@
-"""Options and helpers shared by the subcommands: config, logging, output."""
+"""Options and helpers shared by the subcommands: config, logging, output.
+
+Start-up time matters here (cron runs ``dlrpoll poll`` every minute, users pipe files through
+``dlrpoll parse``), so this module and every command module import only the standard library
+and dlrpoll's light leaves at the top; each command imports the layer it calls when it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,21 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dlrpoll.config import LoadedConfig, load_config
+if TYPE_CHECKING:
+    from dlrpoll.config import LoadedConfig
+
+RawHelp = argparse.RawDescriptionHelpFormatter
+
+
+def add_command(sub: Any, name: str, help_text: str, epilog: str) -> argparse.ArgumentParser:
+    """A subcommand's parser with its help, examples and the common options."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_text, description=help_text, epilog=epilog, formatter_class=RawHelp
+    )
+    add_common_options(parser)
+    return parser
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +33,14 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
         "--config",
         metavar="FILE",
         help="config file (default: $DLRPOLL_CONFIG, ./dlrpoll.toml, ~/.config/dlrpoll/...)",
+    )
+
+
+def add_metrics_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metrics-file",
+        metavar="PATH",
+        help="write Prometheus metrics here after polls (node_exporter textfile collector)",
     )
 
 
@@ -31,6 +56,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from(args: argparse.Namespace) -> LoadedConfig:
+    """The configuration ``--config`` (or the default location) names, secrets resolved."""
+    from dlrpoll.config import load_config
+
     return load_config(getattr(args, "config", None))
 
 

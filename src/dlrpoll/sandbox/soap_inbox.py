@@ -21,7 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import enum
 import http.server
 import logging
 import threading
@@ -30,71 +29,30 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
-from types import TracebackType
 from typing import Any
 from xml.sax.saxutils import escape
 
-from lxml import etree
+from dlrpoll.sandbox.server import SandboxServer
+from dlrpoll.sandbox.soap_xml import (
+    BOMB,
+    ENVELOPE,
+    FAULT,
+    NAMESPACE,
+    SOAP_ENV,
+    XXE,
+    Injected,
+    Message,
+    parse_request,
+    render,
+)
+
+__all__ = ["MAX_PER_CALL", "NAMESPACE", "SOAP_ENV", "Injected", "SoapInbox", "smpp_receipts"]
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "http://upsidewireless.com/webservice/sms"
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 #: The provider returns at most this many messages per ``GetNewInboxMessages`` call.
 MAX_PER_CALL = 300
 _WSDL_PLACEHOLDER = "http://localhost/SMS.asmx"
-
-_ENVELOPE = (
-    '<?xml version="1.0" encoding="utf-8"?>'
-    f'<soap:Envelope xmlns:soap="{SOAP_ENV}" '
-    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-    'xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
-    "<soap:Body>{body}</soap:Body></soap:Envelope>"
-)
-_MESSAGE = (
-    "<{tag}><isValid>{valid}</isValid><sender>{sender}</sender><data>{data}</data>"
-    "<name>{name}</name><inboundnumber>{inbound}</inboundnumber>"
-    "<carriercode>{carrier}</carriercode><messageid>{mid}</messageid>{extra}</{tag}>"
-)
-_FAULT = (
-    "<soap:Fault><faultcode>soap:{code}</faultcode><faultstring>{text}</faultstring></soap:Fault>"
-)
-_BOMB = (
-    '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
-    ' <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">\n'
-    ' <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">\n'
-    ' <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">\n'
-    ' <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">\n'
-    ' <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">\n'
-    ' <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">\n'
-    ' <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">\n'
-    ' <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">\n'
-    ' <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">\n]>\n'
-)
-_XXE = '<?xml version="1.0"?>\n<!DOCTYPE foo [\n <!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n'
-
-
-class Injected(enum.StrEnum):
-    """Ways :meth:`SoapInbox.inject` can make a call misbehave."""
-
-    #: HTTP 500 with an HTML error page (not a SOAP fault)
-    HTTP_500 = "http-500"
-    #: HTTP 200 with a body that is not XML
-    NON_XML = "non-xml"
-    #: the connection closes after half the announced Content-Length
-    TRUNCATED = "truncated"
-    #: a complete HTTP response whose XML stops halfway
-    TRUNCATED_XML = "truncated-xml"
-    #: the request is read (and acted on), then no response until :meth:`SoapInbox.release`
-    STALL = "stall"
-    #: a billion-laughs entity bomb inside an otherwise valid response
-    BOMB = "bomb"
-    #: an external entity (``file:///etc/passwd``) inside an otherwise valid response
-    EXTERNAL_ENTITY = "external-entity"
-    #: a valid response padded to ``size`` bytes (the padding is streamed, never held)
-    HUGE = "huge"
-    #: HTTP 200 with exactly the bytes given as ``body`` (hostile XML of the test's making)
-    RAW = "raw"
 
 
 @dataclass
@@ -103,16 +61,6 @@ class _Injection:
     operation: str | None
     size: int
     body: bytes = b""
-
-
-@dataclass
-class _Message:
-    mid: str
-    body: str
-    sender: str
-    inbound: str
-    carrier: str
-    utc: str
 
 
 def smpp_receipts(count: int, *, start: int = 0, stat: str = "DELIVRD") -> list[str]:
@@ -124,11 +72,14 @@ def smpp_receipts(count: int, *, start: int = 0, stat: str = "DELIVRD") -> list[
     ]
 
 
-class SoapInbox:
+class SoapInbox(SandboxServer):
     """A provider-like SOAP inbox on ``host``:``port`` (0 picks a free port).
 
-    Use as a context manager, or call :meth:`start` and :meth:`stop`. Thread-safe.
+    Use as a context manager, or call :meth:`start` and :meth:`stop` (stalled calls are let
+    go; their connections close unanswered). Thread-safe.
     """
+
+    label = "sandbox SOAP inbox"
 
     def __init__(
         self,
@@ -140,18 +91,17 @@ class SoapInbox:
         max_per_call: int = MAX_PER_CALL,
         stall_seconds: float = 60.0,
     ) -> None:
+        super().__init__(host, port)
         self.token = token
         self.signature = signature
-        self.host = host
-        self.port = port
         self.max_per_call = max_per_call
         self.stall_seconds = stall_seconds
         #: when set, ``SetMessageReadFlag`` answers true but marks nothing (a broken server)
         self.ignore_read_flag = False
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._unread: OrderedDict[str, _Message] = OrderedDict()
-        self._read: dict[str, _Message] = {}
+        self._unread: OrderedDict[str, Message] = OrderedDict()
+        self._read: dict[str, Message] = {}
         self._injections: deque[_Injection] = deque()
         self._release = threading.Event()
         self._epoch = int(time.time() * 1000)
@@ -165,15 +115,12 @@ class SoapInbox:
         self.responses = 0
         #: the message ids each ``GetNewInboxMessages`` call returned (and marked read)
         self.fetch_log: list[list[str]] = []
-        self._server: http.server.ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._wsdl_template = (
             resources.files("dlrpoll.sandbox").joinpath("sms.wsdl").read_text(encoding="utf-8")
         )
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> SoapInbox:
-        """Bind and serve in a background thread; returns ``self``."""
+    def make_server(self) -> http.server.ThreadingHTTPServer:
         inbox = self
 
         class Handler(_Handler):
@@ -181,39 +128,7 @@ class SoapInbox:
 
         server = http.server.ThreadingHTTPServer((self.host, self.port), Handler)
         server.daemon_threads = True
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # stop() returns within this
-            name=f"soap-inbox:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        log.info("sandbox SOAP inbox listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; stalled calls are let go (their connections close unanswered)."""
-        self.release()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def __enter__(self) -> SoapInbox:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return server
 
     @property
     def url(self) -> str:
@@ -246,7 +161,7 @@ class SoapInbox:
             for body in bodies:
                 self._seq += 1
                 mid = f"Mail{self._epoch}-{self._seq}"
-                self._unread[mid] = _Message(mid, body, sender, inbound, carrier, now)
+                self._unread[mid] = Message(mid, body, sender, inbound, carrier, now)
                 ids.append(mid)
             self._changed.notify_all()
         return ids
@@ -319,15 +234,15 @@ class SoapInbox:
             self._changed.notify_all()
             injection = self._take_injection(operation)
             if params.get("token") != self.token or params.get("signature") != self.signature:
-                return 500, _FAULT.format(code="Client", text="Invalid token or signature"), None
+                return 500, FAULT.format(code="Client", text="Invalid token or signature"), None
             if operation == "GetNewInboxMessages":
-                taken: list[_Message] = []
+                taken: list[Message] = []
                 while self._unread and len(taken) < self.max_per_call:
                     mid, popped = self._unread.popitem(last=False)
                     self._read[mid] = popped
                     taken.append(popped)
                 self.fetch_log.append([m.mid for m in taken])
-                inner = "".join(_render(m, "NewSMSMessage") for m in taken)
+                inner = "".join(render(m, "NewSMSMessage") for m in taken)
                 result = (
                     f"<GetNewInboxMessagesResult>{inner}</GetNewInboxMessagesResult>"
                     if taken
@@ -344,7 +259,7 @@ class SoapInbox:
             if operation == "GetTopMessageNoReset":
                 if self._unread:
                     msg = next(iter(self._unread.values()))
-                    result = _render(msg, "GetTopMessageNoResetResult", top=True)
+                    result = render(msg, "GetTopMessageNoResetResult", top=True)
                 else:
                     result = (
                         "<GetTopMessageNoResetResult><isValid>false</isValid>"
@@ -366,41 +281,7 @@ class SoapInbox:
                 )
                 return 200, body, injection
             text = escape(f"Server did not recognize the operation {operation!r}")
-            return 500, _FAULT.format(code="Client", text=text), injection
-
-
-def _render(msg: _Message, tag: str, *, top: bool = False) -> str:
-    extra = (
-        f"<trackingid>T{escape(msg.mid)}</trackingid><utcTime>{msg.utc}</utcTime>" if top else ""
-    )
-    return _MESSAGE.format(
-        tag=tag,
-        valid="true",
-        sender=escape(msg.sender),
-        data=escape(msg.body),
-        name="",
-        inbound=escape(msg.inbound),
-        carrier=escape(msg.carrier),
-        mid=escape(msg.mid),
-        extra=extra,
-    )
-
-
-_REQUEST_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-)
-
-
-def _parse_request(data: bytes) -> tuple[str, dict[str, str]]:
-    root = etree.fromstring(data, parser=_REQUEST_PARSER)
-    body = next(el for el in root if etree.QName(el).localname == "Body")
-    call = next(el for el in body if isinstance(el.tag, str))
-    params = {
-        etree.QName(child).localname: (child.text or "")
-        for child in call
-        if isinstance(child.tag, str)
-    }
-    return etree.QName(call).localname, params
+            return 500, FAULT.format(code="Client", text=text), injection
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -442,13 +323,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         data = self.rfile.read(length)
         try:
-            operation, params = _parse_request(data)
-        except (etree.XMLSyntaxError, StopIteration):
-            fault = _ENVELOPE.format(body=_FAULT.format(code="Client", text="Malformed request"))
+            operation, params = parse_request(data)
+        except ValueError:
+            fault = ENVELOPE.format(body=FAULT.format(code="Client", text="Malformed request"))
             self._send(500, fault.encode())
             return
         status, content, injection = self.owner._call(operation, params)
-        body = _ENVELOPE.format(body=content).encode("utf-8")
+        body = ENVELOPE.format(body=content).encode("utf-8")
         if injection is None:
             self._send(status, body)
             with self.owner._changed:
@@ -479,10 +360,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             event.wait(self.owner.stall_seconds)
             self.close_connection = True
         elif kind is Injected.BOMB:
-            hostile = _BOMB + _ENVELOPE.format(body=content).split("?>", 1)[1]
+            hostile = BOMB + ENVELOPE.format(body=content).split("?>", 1)[1]
             self._send(200, hostile.replace("<data>", "<data>&lol9;", 1).encode())
         elif kind is Injected.EXTERNAL_ENTITY:
-            hostile = _XXE + _ENVELOPE.format(body=content).split("?>", 1)[1]
+            hostile = XXE + ENVELOPE.format(body=content).split("?>", 1)[1]
             self._send(200, hostile.replace("<data>", "<data>&xxe;", 1).encode())
         elif kind is Injected.HUGE:
             # streamed in blocks, so a 100 MB response costs the sandbox no memory

@@ -12,13 +12,15 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dlrpoll.cli.common import add_common_options, add_config_option
-from dlrpoll.config import CONFIG_ENV, default_config_path, load_config
+from dlrpoll.config.paths import CONFIG_ENV, default_config_path
 from dlrpoll.errors import ConfigError, ParseError
-from dlrpoll.receipts import BUILTIN_PROFILES, Profile, Receipt, build_profiles, parse_payload
+
+if TYPE_CHECKING:
+    from dlrpoll.receipts import Profile, Receipt
 
 EPILOG = """\
 examples:
@@ -76,13 +78,18 @@ def register(sub: Any) -> None:
     )
     add_config_option(parser)
     add_common_options(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=handle)
 
 
 def _profiles(args: argparse.Namespace) -> dict[str, Profile]:
-    """Built-ins, plus the config's profiles when a config is given or found."""
+    """Built-ins, plus the config's profiles when a config is given or found (only then is
+    the config machinery, pydantic, imported: one line through ``parse`` must start fast)."""
+    from dlrpoll.receipts import BUILTIN_PROFILES, build_profiles
+
     explicit = getattr(args, "config", None)
     if explicit or os.environ.get(CONFIG_ENV) or default_config_path().exists():
+        from dlrpoll.config import load_config
+
         config = load_config(explicit, resolve_secrets=False)
         return build_profiles(
             {name: p.model_dump() for name, p in config.settings.profiles.items()}
@@ -155,8 +162,10 @@ def _shown(data: bytes) -> str:
     return text if len(text) <= _INPUT_MAX else text[:_INPUT_MAX] + "…"
 
 
-def run(args: argparse.Namespace) -> int:
+def handle(args: argparse.Namespace) -> int:
     """Parse every item; 0 if all parsed, 1 if any was rejected."""
+    from dlrpoll.receipts import parse_payload
+
     profiles = _profiles(args)
     profile = profiles.get(args.profile)
     if profile is None:

@@ -4,8 +4,8 @@ Starts a sandbox SOAP inbox (like the provider's ``SMS.asmx``) and two sandbox P
 on 127.0.0.1, loads them with realistic receipts of every format (SMPP Appendix B text with
 the provider's status words over SOAP, Ginota key/value receipts and SMPP receipts forwarded
 by e-mail, a receipt seen twice, and a message that is no receipt at all), writes a config
-for them, and polls each source once into a fresh SQLite file. The caller (the CLI) is handed
-the live config, store and results to show; this module prints nothing.
+for them, and polls each source once into a fresh SQLite file. It returns what happened as
+data (:class:`DemoReport`); the CLI prints it. This module prints nothing.
 """
 
 from __future__ import annotations
@@ -13,22 +13,23 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import Any
 
-from dlrpoll.config import LoadedConfig, load_config
-from dlrpoll.poller import PollResult
+from dlrpoll.config import load_config
+from dlrpoll.counts import Outcome
+from dlrpoll.poller import PollResult, utcnow
 from dlrpoll.sandbox.pop3_server import Pop3Sandbox
 from dlrpoll.sandbox.soap_inbox import SoapInbox
-from dlrpoll.scheduling import poll_round, select_sources
-from dlrpoll.store import Store
+from dlrpoll.scheduling.round import poll_round, select_sources
+from dlrpoll.status import status_data
+from dlrpoll.store import Store, reports
 
 log = logging.getLogger(__name__)
-
-Show = Callable[[LoadedConfig, Store, Sequence[PollResult], str], None]
 
 _DAY = datetime.now(UTC) - timedelta(hours=2)
 
@@ -174,10 +175,25 @@ def remove_database(database: Path) -> None:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
 
 
-def run_demo(database: Path, show: Show) -> int:
-    """Serve the sandboxes, poll each source once into ``database``, then call ``show``
-    with the live config, store, poll results and the config text; returns the exit code
-    (0 when every poll succeeded)."""
+@dataclass(frozen=True)
+class DemoReport:
+    """What the demo did: the config it wrote, one poll result per source, the status
+    (:func:`dlrpoll.status.status_data`) and a few ``message_status`` rows afterwards."""
+
+    database: Path
+    config_text: str
+    results: list[PollResult]
+    status: dict[str, Any]
+    sample: list[dict[str, object]]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every poll succeeded."""
+        return 1 if any(r.outcome == Outcome.ERROR for r in self.results) else 0
+
+
+def run_demo(database: Path) -> DemoReport:
+    """Serve the sandboxes, poll each source once into ``database`` (replaced), and report."""
     database = database.resolve()
     remove_database(database)
     with (
@@ -209,10 +225,8 @@ def run_demo(database: Path, show: Show) -> int:
         path = here / "dlrpoll.toml"
         path.write_text(text, encoding="utf-8")
         config = load_config(path)
-        store = Store(config.database_url)
-        try:
+        with Store(config.database_url) as store:
             results = poll_round(config, store, select_sources(config), workers=1)
-            show(config, store, results, text)
-        finally:
-            store.close()
-    return 1 if any(r.outcome == "error" for r in results) else 0
+            status = status_data(config, store, utcnow())
+            sample = reports.message_sample(store.engine, limit=12)
+    return DemoReport(database, text, results, status, sample)

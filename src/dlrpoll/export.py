@@ -1,0 +1,109 @@
+"""``dlrpoll export``: receipts or message statuses as CSV or JSON lines, for people who do not
+speak SQL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from dlrpoll.config import LoadedConfig, parse_duration
+from dlrpoll.errors import ConfigError, DlrpollError
+from dlrpoll.store.opening import open_store
+from dlrpoll.store.store import ExportKind, export_columns
+
+
+def parse_when(text: str, now: datetime) -> datetime:
+    """``--since``/``--until``: an ISO date or datetime (UTC when it has no offset), or a
+    span back from ``now`` such as ``24h``."""
+    value = text.strip()
+    try:
+        when = datetime.fromisoformat(value)
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    if value[:1].isdigit() and not value.isdigit():  # a bare number is a mistake, not seconds
+        try:
+            return now - timedelta(seconds=parse_duration(value))
+        except ValueError:
+            pass
+    raise ConfigError(
+        f"{text!r} is not a time; write 2026-11-22, 2026-11-22T14:00, 2026-11-22T14:00+02:00, "
+        f"or a span back from now such as 90m, 24h or 7d"
+    )
+
+
+def _scope(config: LoadedConfig, source: str) -> str:
+    # a source removed from the config keeps its data; its scope was its name by default
+    for cfg in config.settings.sources:
+        if cfg.name == source:
+            return cfg.scope
+    return source
+
+
+def _write_csv(stream: IO[str], columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> int:
+    writer = csv.writer(stream)
+    cols = list(columns)
+    writer.writerow(cols)
+    n = 0
+    for row in rows:
+        writer.writerow(["" if row[c] is None else row[c] for c in cols])
+        n += 1
+    return n
+
+
+def _write_jsonl(stream: IO[str], rows: Iterable[dict[str, Any]]) -> int:
+    n = 0
+    for row in rows:
+        stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+@contextmanager
+def _destination(path: str | None) -> Iterator[IO[str]]:
+    """stdout, or a file that appears whole or not at all (written beside it, then renamed)."""
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(partial, target)
+    except OSError as exc:
+        raise DlrpollError(f"--output {path}: cannot write: {exc.strerror or exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def export(
+    config: LoadedConfig,
+    *,
+    what: ExportKind = "receipts",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    source: str | None = None,
+    fmt: str = "csv",
+    output: str | None = None,
+) -> int:
+    """Write receipts (``what="receipts"``) or message statuses (``"status"``) as CSV or JSON
+    lines to ``output`` (a file that appears whole, or stdout); returns the rows written.
+    ``source`` selects receipts by source, statuses by the source's dedupe scope."""
+    if what == "receipts":
+        filters: dict[str, Any] = {"source": source}
+    else:
+        filters = {"scope": _scope(config, source) if source else None}
+    with open_store(config) as store:
+        rows = store.export_rows(what, since=since, until=until, **filters)
+        with _destination(output) as stream:
+            if fmt == "csv":
+                return _write_csv(stream, export_columns(what), rows)
+            return _write_jsonl(stream, rows)

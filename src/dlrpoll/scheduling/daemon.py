@@ -1,0 +1,228 @@
+"""The daemon: one APScheduler job per enabled source, planned with the floor arithmetic.
+
+Each source's first poll is at start if it is due (judged from the database, so a restart
+does not poll early); afterwards it is re-planned from the real start of its last poll. Polls
+run on a thread pool, so one slow provider does not hold up the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from dlrpoll.config import LoadedConfig, SourceConfig
+from dlrpoll.counts import Outcome
+from dlrpoll.errors import DlrpollError
+from dlrpoll.poller import Clock, PollResult, default_owner, poll_source, utcnow
+from dlrpoll.scheduling.floor import (
+    Rand,
+    after_skip,
+    jitter_delay,
+    next_run_time,
+    pool_size,
+    startup_offsets,
+)
+from dlrpoll.scheduling.round import SourceFactory
+from dlrpoll.scheduling.trigger import FloorTrigger
+from dlrpoll.sources import RetryPolicy, Source, make_source
+from dlrpoll.store import Store, reports
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Plan:
+    """What the daemon knows of one source between polls."""
+
+    cfg: SourceConfig
+    due: datetime
+    source: Source | None = None
+
+
+class _FirstCall:
+    """Wraps a clock and remembers its first reading: the poller's start (claim) time."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.first: datetime | None = None
+
+    def __call__(self) -> datetime:
+        now = self._clock()
+        if self.first is None:
+            self.first = now
+        return now
+
+
+class Daemon:
+    """One APScheduler job per enabled source; the floor is in :mod:`dlrpoll.scheduling.floor`.
+
+    ``stop()`` (called from a signal handler) stops planning new polls, interrupts retry
+    sleeps, and lets running polls finish their current batch (a safe point: never between
+    a destructive acknowledgement and its commit). ``on_poll`` is called after every poll
+    (the metrics file).
+    """
+
+    def __init__(
+        self,
+        config: LoadedConfig,
+        store: Store,
+        *,
+        clock: Clock = utcnow,
+        rand: Rand = random.random,
+        owner: str | None = None,
+        source_factory: SourceFactory = make_source,
+        on_poll: Callable[[PollResult, float], None] | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.rand = rand
+        self.owner = owner or default_owner()
+        self.source_factory = source_factory
+        self.on_poll = on_poll
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._plans: dict[str, _Plan] = {}
+        sources = [s for s in config.settings.sources if s.enabled]
+        self._sources = sources
+        self._workers = workers or pool_size(len(sources))
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(self._workers)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+
+    @property
+    def sources(self) -> list[SourceConfig]:
+        return list(self._sources)
+
+    def plan(self, name: str) -> datetime:
+        """When ``name`` is next planned to poll."""
+        return self._plans[name].due
+
+    def start(self) -> None:
+        """Plan every source from the database's last starts and start the scheduler: a due
+        source polls at once (plus its jitter; many due sources are staggered at
+        :data:`~dlrpoll.scheduling.floor.STARTUP_RATE` a second), the others when their
+        interval is up."""
+        now = self.clock()
+        stored = reports.last_starts(self.store.engine, [s.name for s in self._sources])
+        last = {s.name: stored.get(s.name) for s in self._sources}
+        hold = startup_offsets(last, {s.name: s.interval for s in self._sources}, now)
+        for cfg in self._sources:
+            due = next_run_time(
+                last[cfg.name],
+                cfg.interval,
+                now,
+                jitter_delay(cfg.jitter, self.rand) + hold[cfg.name],
+            )
+            self._plans[cfg.name] = _Plan(cfg, due)
+            self._scheduler.add_job(
+                self._job,
+                trigger=FloorTrigger(cfg.interval, cfg.jitter, self.rand),
+                args=(cfg.name,),
+                id=cfg.name,
+                name=f"poll {cfg.name}",
+                next_run_time=due,
+                # a poll that could not start on time still runs, up to an interval late;
+                # coalesce folds the missed ones into one
+                misfire_grace_time=int(cfg.interval),
+            )
+        self._scheduler.start()
+        log.info(
+            "scheduler started: %d source(s), %d worker thread(s)",
+            len(self._sources),
+            self._workers,
+        )
+
+    def stop(self) -> None:
+        """Ask the daemon to stop (safe from a signal handler: it only sets an event)."""
+        self.stopping.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until :meth:`stop`; returns whether it was called."""
+        return self.stopping.wait(timeout)
+
+    def shutdown(self) -> None:
+        """Stop scheduling and wait for running polls to reach their safe point."""
+        self.stopping.set()
+        if self._scheduler.running:
+            log.info("stopping: waiting for running polls to finish their current batch")
+            self._scheduler.shutdown(wait=True)
+        log.info("scheduler stopped")
+
+    def run(self) -> int:
+        """Start, block until :meth:`stop`, shut down cleanly; the exit code (0)."""
+        self.start()
+        try:
+            while not self.stopping.wait(3600):
+                pass
+        finally:
+            self.shutdown()
+        return 0
+
+    # -- the job ---------------------------------------------------------------------------
+    def _source(self, plan: _Plan) -> Source:
+        if plan.source is None:
+            retry = RetryPolicy(attempts=plan.cfg.retries + 1, stop=self.stopping)
+            plan.source = self.source_factory(self.config, plan.cfg, retry)
+        return plan.source
+
+    def _job(self, name: str) -> None:
+        if self.stopping.is_set():
+            return  # queued before the stop: do not start a new poll
+        plan = self._plans[name]
+        cfg = plan.cfg
+        began = self.clock()
+        lag = (began - plan.due).total_seconds()
+        clock = _FirstCall(self.clock)
+        result: PollResult | None = None
+        try:
+            source = self._source(plan)
+            result = poll_source(
+                self.config,
+                cfg,
+                source,
+                self.store,
+                clock=clock,
+                owner=self.owner,
+                stop=self.stopping,
+            )
+        except DlrpollError as exc:
+            log.error("source %s: poll could not run: %s", name, exc)
+            result = PollResult(name, Outcome.ERROR, error=str(exc))
+        finally:
+            self._replan(plan, result, clock.first or began)
+        log.debug("source %s: started %.3f s after planned, next at %s", name, lag, plan.due)
+        if self.on_poll is not None and result is not None:
+            self.on_poll(result, lag)
+
+    def _replan(self, plan: _Plan, result: PollResult | None, started: datetime) -> None:
+        cfg = plan.cfg
+        now = self.clock()
+        delay = jitter_delay(cfg.jitter, self.rand)
+        if result is not None and result.outcome == Outcome.SKIPPED:
+            try:
+                last = reports.last_starts(self.store.engine, [cfg.name]).get(cfg.name)
+            except DlrpollError:
+                last = started
+            due = after_skip(last, cfg.interval, now, delay)
+        else:
+            due = next_run_time(started, cfg.interval, now, delay)
+        plan.due = due
+        if self.stopping.is_set():
+            return
+        try:
+            self._scheduler.modify_job(cfg.name, next_run_time=due)
+        except (JobLookupError, SchedulerNotRunningError) as exc:  # shut down under us
+            log.debug("source %s: not re-planned: %s", cfg.name, exc)

@@ -1,0 +1,82 @@
+"""The two ways dlrpoll runs, wired for a process: :func:`run_daemon` (``dlrpoll run``) and
+:func:`poll_once` (``dlrpoll poll``, for cron): the store, the metrics file, and SIGTERM and
+SIGINT turned into a stop at the next safe point."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+
+from dlrpoll.config import LoadedConfig
+from dlrpoll.errors import ConfigError
+from dlrpoll.metrics import metrics_writer
+from dlrpoll.poller import PollResult
+from dlrpoll.scheduling.round import poll_round, select_sources
+from dlrpoll.store.opening import open_store
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop``; the previous handlers come back afterwards."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        del frame
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # in-process tests from a thread: they call stop() themselves
+        return
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+
+def run_daemon(config: LoadedConfig, *, metrics_file: str | None = None) -> int:
+    """Poll every enabled source on its interval until SIGTERM or SIGINT; the exit code.
+    Raises :class:`ConfigError` when no source is enabled."""
+    from dlrpoll.scheduling.daemon import Daemon  # APScheduler: only the daemon needs it
+
+    store = open_store(config)
+    try:
+        metrics = metrics_writer(metrics_file, config, store, min_gap=5.0)
+        daemon = Daemon(
+            config,
+            store,
+            on_poll=(lambda result, lag: metrics.request()) if metrics else None,
+        )
+        if not daemon.sources:
+            raise ConfigError("sources: no enabled source in the configuration; nothing to run")
+        try:
+            with stop_on_signals(daemon.stopping):
+                return daemon.run()
+        finally:
+            if metrics is not None:
+                metrics.close()
+    finally:
+        store.close()
+
+
+def poll_once(
+    config: LoadedConfig, names: Sequence[str] = (), *, metrics_file: str | None = None
+) -> list[PollResult]:
+    """Poll each enabled source (or each named one) once if it is due; the results in
+    config order. Writes the metrics file afterwards when asked."""
+    sources = select_sources(config, names)
+    with open_store(config) as store:
+        stop = threading.Event()
+        with stop_on_signals(stop):
+            results = poll_round(config, store, sources, stop=stop)
+        writer = metrics_writer(metrics_file, config, store, min_gap=0)
+        if writer is not None:
+            writer.write_now()
+    return results
