@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from dlrpoll.config import LoadedConfig, parse_duration
 from dlrpoll.errors import ConfigError, DlrpollError
+from dlrpoll.store import Store
 from dlrpoll.store.opening import open_store
 from dlrpoll.store.store import ExportKind, export_columns
 
@@ -45,6 +46,17 @@ def _scope(config: LoadedConfig, source: str) -> str:
         if cfg.name == source:
             return cfg.scope
     return source
+
+
+def _known(config: LoadedConfig, store: Store, source: str) -> None:
+    """A source in the config, or one removed from it that has polls in the database (its
+    data stays exportable); anything else is a typo, reported with the known names."""
+    if any(cfg.name == source for cfg in config.settings.sources):
+        return
+    if store.last_polls([source]):
+        return
+    known = ", ".join(cfg.name for cfg in config.settings.sources) or "none configured"
+    raise ConfigError(f"--source: no source named {source!r} (sources: {known})")
 
 
 def _write_csv(stream: IO[str], columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> int:
@@ -101,7 +113,9 @@ def export(
         filters: dict[str, Any] = {"source": source}
     else:
         filters = {"scope": _scope(config, source) if source else None}
-    with open_store(config) as store:
+    with open_store(config, read_only=True) as store:
+        if source is not None:
+            _known(config, store, source)
         rows = store.export_rows(what, since=since, until=until, **filters)
         with _destination(output) as stream:
             if fmt == "csv":

@@ -14,6 +14,7 @@ from typing import Any
 from dlrpoll.config import LoadedConfig
 from dlrpoll.scheduling.floor import is_due, next_run_time
 from dlrpoll.store import Store, masked_url, reports
+from dlrpoll.store.opening import open_store
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -113,6 +114,7 @@ def format_status(data: dict[str, Any]) -> list[str]:
 
 
 def read_status(config: LoadedConfig, now: datetime) -> dict[str, Any]:
-    """:func:`status_data` from the configured database, opened and closed here."""
-    with Store(config.database_url, busy_timeout=config.settings.database.busy_timeout) as store:
+    """:func:`status_data` from the configured database, opened read-only (never created or
+    migrated; see :mod:`dlrpoll.store.readonly`) and closed here."""
+    with open_store(config, read_only=True) as store:
         return status_data(config, store, now)

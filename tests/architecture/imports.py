@@ -59,17 +59,23 @@ def graph() -> dict[str, set[str]]:
 
 
 def allowed() -> dict[str, set[str]]:
-    """The arrows ARCHITECTURE.md allows: the lines ``unit → a, b, c`` (or ``→ nothing``)
-    of its fenced block that follows the heading "Allowed imports"."""
+    """The arrows ARCHITECTURE.md allows: the lines ``unit → a, b, c`` (or ``→ nothing``;
+    an indented line continues the one before) of its fenced block that follows the heading
+    "Allowed imports"."""
     text = ARCHITECTURE.read_text(encoding="utf-8")
     section = text.split("## Allowed imports", 1)[1]
     block = section.split("```", 2)[1]
     out: dict[str, set[str]] = {}
+    last: str | None = None
     for line in block.splitlines():
-        m = re.match(r"^\s*([\w_]+)\s+→\s+(.*?)\s*(#.*)?$", line)
+        line = line.split("#", 1)[0].rstrip()
+        m = re.match(r"^([\w_]+)\s+→\s+(.*)$", line)
         if m:
-            targets = m.group(2)
-            out[m.group(1)] = (
-                set() if targets == "nothing" else {t.strip() for t in targets.split(",")}
-            )
+            last, targets = m.group(1), m.group(2)
+            out[last] = set()
+        elif line.startswith(" ") and last is not None:
+            targets = line
+        else:
+            continue
+        out[last] |= {t.strip() for t in targets.split(",") if t.strip() not in ("", "nothing")}
     return out

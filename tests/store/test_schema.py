@@ -30,6 +30,7 @@ CONTRACT = {
         "parse_error",
         "receipts",
         "parsed_at",
+        "dismissed_at",
     ],
     "receipts": [
         "id",
@@ -186,10 +187,11 @@ def test_an_older_file_is_migrated_forward_at_open(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     Store(f"sqlite:///{db_path}").close()
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(migrations.STEPS, 2, _add_note_column)
+    now = migrations.SCHEMA_VERSION
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(migrations.STEPS, now + 1, _add_note_column)
     Store(f"sqlite:///{db_path}").close()
-    assert rows(db_path, "PRAGMA user_version") == [(2,)]
+    assert rows(db_path, "PRAGMA user_version") == [(now + 1,)]
     assert "note" in columns(db_path, "poll_runs")
 
 
@@ -198,11 +200,12 @@ def test_a_failed_migration_leaves_the_file_as_it_was(
 ) -> None:
     store.journal("a", [item("u1")], at(0))
     store.close()
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(migrations.STEPS, 2, _broken_step)
+    now = migrations.SCHEMA_VERSION
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(migrations.STEPS, now + 1, _broken_step)
     with pytest.raises(StoreError, match="database error"):
         Store(f"sqlite:///{db_path}")
-    assert rows(db_path, "PRAGMA user_version") == [(1,)]
+    assert rows(db_path, "PRAGMA user_version") == [(now,)]
     assert "half" not in columns(db_path, "poll_runs")
     assert rows(db_path, "SELECT remote_id FROM raw_messages") == [("u1",)]
 

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "parse": "parse",
     "reparse": "reparse",
     "export": "export",
+    "quarantine": "quarantine",
 }
 
 EPILOG = """\
@@ -50,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=common.RawHelp,
     )
     parser.add_argument("--version", action="version", version=f"dlrpoll {__version__}")
+    common.add_config_option(parser, top=True)
+    common.add_common_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for module in COMMANDS.values():

@@ -28,11 +28,19 @@ def add_command(sub: Any, name: str, help_text: str, epilog: str) -> argparse.Ar
     return parser
 
 
-def add_config_option(parser: argparse.ArgumentParser) -> None:
+def _default(top: bool, value: Any) -> Any:
+    # An option accepted both before and after the command: only the top-level parser sets
+    # the default, so `dlrpoll --config X status` is not undone by the subcommand's default.
+    return value if top else argparse.SUPPRESS
+
+
+def add_config_option(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="config file (default: $DLRPOLL_CONFIG, ./dlrpoll.toml, ~/.config/dlrpoll/...)",
+        default=_default(top, None),
+        help="config file (default: $DLRPOLL_CONFIG, else ./dlrpoll.toml, else "
+        "~/.config/dlrpoll/config.toml)",
     )
 
 
@@ -40,26 +48,41 @@ def add_metrics_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics-file",
         metavar="PATH",
-        help="write Prometheus metrics here after polls (node_exporter textfile collector)",
+        help="write Prometheus metrics here at start and after polls, for node_exporter's "
+        "textfile collector (default: none)",
     )
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
-    """--quiet, --log-level, --log-format, accepted by every subcommand."""
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+def add_common_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """--quiet, --log-level, --log-format: accepted before the command and after it."""
     parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=_default(top, False),
+        help="print only errors and warnings (default: off)",
     )
     parser.add_argument(
-        "--log-format", default="text", choices=["text", "json"], help="json for log shippers"
+        "--log-level",
+        default=_default(top, "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default: INFO",
+    )
+    parser.add_argument(
+        "--log-format",
+        default=_default(top, "text"),
+        choices=["text", "json"],
+        help="json: one object per line for log shippers (default: text)",
     )
 
 
-def config_from(args: argparse.Namespace) -> LoadedConfig:
-    """The configuration ``--config`` (or the default location) names, secrets resolved."""
+def config_from(args: argparse.Namespace, *, secrets: bool = True) -> LoadedConfig:
+    """The configuration ``--config`` (or the default location) names; ``secrets=False``
+    for commands that never talk to a source (they then run without the poller's
+    secrets, e.g. as a reporting user)."""
     from dlrpoll.config import load_config
 
-    return load_config(getattr(args, "config", None))
+    return load_config(getattr(args, "config", None), resolve_secrets=secrets)
 
 
 class JsonFormatter(logging.Formatter):

@@ -47,7 +47,7 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     from dlrpoll.export import export, parse_when
 
-    config = common.config_from(args)
+    config = common.config_from(args, secrets=False)
     now = datetime.now(UTC)
     n = export(
         config,

@@ -11,6 +11,7 @@ from dlrpoll.cli import common
 EPILOG = """\
 examples:
   dlrpoll status
+  dlrpoll --config /etc/dlrpoll/config.toml status --local
   dlrpoll status --json | jq '.sources[] | select(.outcome != "ok")'
 """
 
@@ -28,7 +29,7 @@ def handle(args: argparse.Namespace) -> int:
     from dlrpoll.poller import utcnow
     from dlrpoll.status import format_status, read_status
 
-    data = read_status(common.config_from(args), utcnow())
+    data = read_status(common.config_from(args, secrets=False), utcnow())
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=False))
     else:

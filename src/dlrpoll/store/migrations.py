@@ -23,10 +23,20 @@ from dlrpoll.store import tables
 log = logging.getLogger(__name__)
 
 #: The schema this dlrpoll writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def add_quarantine_dismissed(conn: Connection) -> None:
+    """``raw_messages.dismissed_at`` (issue 16: ``dlrpoll quarantine dismiss``): a nullable
+    text timestamp; existing rows stay undismissed. Kept as its own step, to be appended
+    after any other step that lands before it."""
+    conn.execute(text("ALTER TABLE raw_messages ADD COLUMN dismissed_at VARCHAR"))
+
 
 #: ``STEPS[n]`` upgrades a database at version ``n - 1`` to version ``n`` (n >= 2).
-STEPS: dict[int, Callable[[Connection], None]] = {}
+STEPS: dict[int, Callable[[Connection], None]] = {
+    2: add_quarantine_dismissed,
+}
 
 #: Where databases other than SQLite keep the version (they have no ``user_version``).
 VERSION_TABLE = "dlrpoll_schema"
@@ -61,6 +71,20 @@ def too_new(where: str, version: int) -> SchemaTooNewError:
         f"{where}: the database is at schema version {version}, written by a newer dlrpoll; "
         f"this dlrpoll reads versions up to {SCHEMA_VERSION}. Upgrade dlrpoll (the file was "
         f"left unchanged)"
+    )
+
+
+def needs_upgrade(where: str, version: int) -> StoreError:
+    """For a read-only command that finds an older (or no) schema: it may not migrate."""
+    if version == 0:
+        return StoreError(
+            f"{where}: not a dlrpoll database yet (no schema); a read-only command never "
+            f"creates one: run `dlrpoll poll` once as the poller's user"
+        )
+    return StoreError(
+        f"{where}: the database is at schema version {version} and this dlrpoll reads "
+        f"{SCHEMA_VERSION}; a read-only command never migrates it: the poller upgrades it at "
+        f"its next start (or run `dlrpoll poll` once as the poller's user)"
     )
 
 

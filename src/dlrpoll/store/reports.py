@@ -113,9 +113,11 @@ RECEIPTS_BY_STATE_SQL = "SELECT state, count(*) FROM receipts GROUP BY state"
 
 MESSAGES_BY_STATE_SQL = "SELECT state, count(*) FROM message_status GROUP BY state"
 
-#: quarantined raw messages (``dlrpoll reparse`` retries them after a profile is fixed)
+#: quarantined raw messages (``dlrpoll reparse`` retries them after a profile is fixed) that
+#: no operator has dismissed (``dlrpoll quarantine dismiss``)
 QUARANTINED_SQL = """
-SELECT source, count(*) FROM raw_messages WHERE parse_error IS NOT NULL GROUP BY source
+SELECT source, count(*) FROM raw_messages
+WHERE parse_error IS NOT NULL AND dismissed_at IS NULL GROUP BY source
 """
 
 

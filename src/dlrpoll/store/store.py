@@ -48,6 +48,7 @@ from dlrpoll.store.engine import (
     make_engine,
     map_error,
 )
+from dlrpoll.store.readonly import read_only_engine
 from dlrpoll.store.tables import (
     MESSAGE_STATUS_COLUMNS,
     from_iso,
@@ -126,12 +127,19 @@ class Store:
     ``url`` is any SQLAlchemy URL; ``sqlite:///path`` is the default and the tested one.
     ``busy_timeout`` is how long a write waits for another process's write lock before it
     fails with :class:`~dlrpoll.errors.StoreError`. Safe to share between threads.
+    ``read_only``: never create, migrate or write the database (reporting commands; see
+    :mod:`dlrpoll.store.readonly`); a database at another schema version is refused.
     """
 
-    def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, busy_timeout: float = 30.0, read_only: bool = False) -> None:
         self.url = url
         self.busy_timeout = busy_timeout
-        self.engine = make_engine(url, busy_timeout=busy_timeout)
+        self.read_only = read_only
+        self.engine = (
+            read_only_engine(url, busy_timeout=busy_timeout)
+            if read_only
+            else make_engine(url, busy_timeout=busy_timeout)
+        )
         #: how messages name the database: the file, or the URL without password
         self.where = describe(self.engine.url)
         self._dbapi_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
@@ -172,6 +180,8 @@ class Store:
                 found = migrations.read_version(conn)
             if found > migrations.SCHEMA_VERSION:
                 raise migrations.too_new(self.where, found)
+            if self.read_only and found < migrations.SCHEMA_VERSION:
+                raise migrations.needs_upgrade(self.where, found)
             if found < migrations.SCHEMA_VERSION:
                 conn.execution_options(**{WRITE_OPTION: DURABLE})
                 with conn.begin():
@@ -468,8 +478,10 @@ class Store:
         return self._raw_items(rm.c.receipts.is_(None) & rm.c.parse_error.is_(None), source)
 
     def quarantined(self, source: str | None = None) -> Iterator[tuple[int, str, RawItem]]:
-        """Quarantined rows, for ``reparse``; each item carries its ``parse_error``."""
-        return self._raw_items(raw_messages.c.parse_error.is_not(None), source)
+        """Quarantined rows no operator dismissed, for ``reparse``; each item carries its
+        ``parse_error``."""
+        rm = raw_messages
+        return self._raw_items(rm.c.parse_error.is_not(None) & rm.c.dismissed_at.is_(None), source)
 
     def _raw_items(
         self, condition: ColumnElement[bool], source: str | None

@@ -55,6 +55,9 @@ class RawMessage(SQLModel, table=True):
     #: how many receipts it yielded; NULL until parsed (NULL and no parse_error: unprocessed)
     receipts: int | None = None
     parsed_at: str | None = None
+    #: when an operator dismissed this quarantined item (``dlrpoll quarantine dismiss``): it
+    #: stays in the journal but no longer counts as waiting; NULL otherwise
+    dismissed_at: str | None = None
 
 
 class ReceiptRow(SQLModel, table=True):
