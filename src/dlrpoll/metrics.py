@@ -21,14 +21,15 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from dlrpoll.config import LoadedConfig
+from dlrpoll.counts import Outcome
 from dlrpoll.errors import DlrpollError, StoreError
 from dlrpoll.store import Store, reports
 from dlrpoll.store.reports import Overview
 
 log = logging.getLogger(__name__)
 
-#: ``dlrpoll_polls_total`` has a sample for each of these outcomes, even at 0.
-POLL_OUTCOMES = ("ok", "error", "skipped")
+#: ``dlrpoll_polls_total`` has a sample for each outcome, even at 0.
+POLL_OUTCOMES = tuple(o.value for o in Outcome)
 
 Snapshot = Callable[[], CollectorRegistry]
 

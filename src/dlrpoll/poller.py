@@ -35,6 +35,7 @@ from dlrpoll.errors import (
     ParseError,
     PermanentSourceError,
     PossibleLossError,
+    ShutdownRequested,
     SourceError,
     StoreError,
 )
@@ -45,8 +46,17 @@ from dlrpoll.sources import Batch, Session, Source
 from dlrpoll.store import JournalEntry, ParsedRaw, PollRun, Store
 
 log = logging.getLogger(__name__)
+#: One line per poll's result (ok, partial, error, skipped, interrupted). The daemon's log
+#: keeps it; ``dlrpoll poll`` prints the same line on stdout and silences this logger, so a
+#: result is shown once.
+result_log = logging.getLogger("dlrpoll.result")
 
 Clock = Callable[[], datetime]
+
+#: A long poll logs its progress at INFO every this many new raw items ...
+PROGRESS_ITEMS = 500
+#: ... or every this many seconds, whichever comes first.
+PROGRESS_SECONDS = 10.0
 
 
 class _StoreCounts(Protocol):
@@ -108,15 +118,40 @@ class PollResult:
             return f"{self.source}: error: {self.error} ({counts})"
         if self.outcome == Outcome.PARTIAL:
             return f"{self.source}: partial: {self.error} ({counts})"
+        if self.outcome == Outcome.INTERRUPTED and self.error:
+            return f"{self.source}: interrupted: {self.error} ({counts})"
         return f"{self.source}: {self.outcome} ({counts})"
 
 
-class Parser:
-    """Parses journaled raw items with a source's profile and time zone."""
+def log_result(result: PollResult) -> None:
+    """The one log line of a poll's result, at the level it deserves."""
+    level = {
+        Outcome.ERROR: logging.ERROR,
+        Outcome.PARTIAL: logging.WARNING,
+        Outcome.INTERRUPTED: logging.WARNING,
+    }.get(Outcome(result.outcome), logging.INFO)
+    result_log.log(level, "poll %s", result.line())
 
-    def __init__(self, profile: Profile, tz: tzinfo) -> None:
+
+def in_source_terms(reason: str, source: str | None, profile: str) -> str:
+    """A parser's reason as the operator of a source reads it: the parsers speak to
+    ``dlrpoll parse`` users (``--profile``); for a configured source the fix is its
+    ``profile`` setting."""
+    if source is None or "--profile" not in reason:
+        return reason
+    return reason.replace(
+        "--profile", f'profile = "…" in the config of source {source!r}, now "{profile}"'
+    )
+
+
+class Parser:
+    """Parses journaled raw items with a source's profile and time zone; ``source`` names
+    the configured source in quarantine reasons."""
+
+    def __init__(self, profile: Profile, tz: tzinfo, source: str | None = None) -> None:
         self.profile = profile
         self.tz = tz
+        self.source = source
 
     def parse(self, raw_id: int, item: RawItem) -> ParsedRaw:
         """Receipts from one raw item, or the reason it is quarantined. Never raises."""
@@ -127,7 +162,7 @@ class Parser:
             receipts = parse_payload(item.payload, item.format, self.profile, self.tz)
             return ParsedRaw(raw_id, safe_receipts(receipts))
         except ParseError as exc:
-            return ParsedRaw(raw_id, (), str(exc))
+            return ParsedRaw(raw_id, (), in_source_terms(str(exc), self.source, self.profile.name))
 
     def parse_all(self, entries: Sequence[tuple[int, RawItem]]) -> list[ParsedRaw]:
         """:meth:`parse` of each ``(raw_id, item)``."""
@@ -139,7 +174,7 @@ def parser_for(config: LoadedConfig, source: SourceConfig) -> Parser:
     profiles = build_profiles(
         {name: p.model_dump() for name, p in config.settings.profiles.items()}
     )
-    return Parser(profiles[source.profile], source.tz)
+    return Parser(profiles[source.profile], source.tz, source.name)
 
 
 def claim_ttl(cfg: SourceConfig) -> float:
@@ -178,6 +213,8 @@ class Poll:
         self.held: list[str] = []
         self.error: str | None = None
         self.interrupted = False
+        self._progress_items = 0
+        self._progress_at = self.started
 
     @property
     def parser(self) -> Parser:
@@ -197,9 +234,12 @@ class Poll:
                     self.acknowledge(session, batch)
                     if self.at_safe_point_must_stop():
                         break
+        except ShutdownRequested:
+            # asked to stop while waiting to retry: nothing was half done
+            self.interrupted = True
         except DlrpollError as exc:
+            # logged once, with the result, by record()
             self.error = str(exc)
-            log.error("source %s: poll failed: %s", self.name, self.error)
         except Exception as exc:
             # a bug of ours: record the poll as failed (never "ok"), then let it surface
             self.error = f"internal error: {type(exc).__name__}: {exc}; please report this"
@@ -219,11 +259,12 @@ class Poll:
 
     def skipped(self) -> PollResult:
         reason = "not due: polled less than its interval ago, or another poller holds it"
-        log.info("source %s: skipped, %s", self.name, reason)
         self.db.record_poll(
             PollRun(self.name, self.started, self.clock(), Outcome.SKIPPED, error=reason)
         )
-        return PollResult(self.name, Outcome.SKIPPED, error=reason)
+        result = PollResult(self.name, Outcome.SKIPPED, error=reason)
+        log_result(result)
+        return result
 
     # -- 2. fetch -------------------------------------------------------------------------
     def fetch(self, session: Session) -> Iterator[Batch]:
@@ -249,12 +290,29 @@ class Poll:
             [entry] = self.journal_envelope(batch.envelope)
             if entry.new:
                 self.open_envelope(entry.raw_id, batch.envelope)
-        if not batch.items:
-            return
-        entries = self.journal(batch.items)
-        new = [(e.raw_id, e.item) for e in entries if e.new]
-        if new:
-            self.store(self.parse(new), fetched=len(new))
+        if batch.items:
+            entries = self.journal(batch.items)
+            new = [(e.raw_id, e.item) for e in entries if e.new]
+            if new:
+                self.store(self.parse(new), fetched=len(new))
+        self.progress()
+
+    def progress(self) -> None:
+        """Log how far a long poll has come: every :data:`PROGRESS_ITEMS` new items or
+        :data:`PROGRESS_SECONDS` seconds, whichever comes first."""
+        now = self.clock()
+        items = self.counts.fetched
+        if (
+            items - self._progress_items >= PROGRESS_ITEMS
+            or (now - self._progress_at).total_seconds() >= PROGRESS_SECONDS
+        ):
+            self._progress_items, self._progress_at = items, now
+            log.info(
+                "source %s: in progress, %.0f s: %s",
+                self.name,
+                (now - self.started).total_seconds(),
+                self.counts.text(),
+            )
 
     def journal(self, items: Sequence[RawItem]) -> list[JournalEntry]:
         """Step 3: commit raw items to the journal (durably) before anything else."""
@@ -362,6 +420,8 @@ class Poll:
     def outcome(self) -> Outcome:
         if self.error:
             return Outcome.ERROR
+        if self.interrupted:
+            return Outcome.INTERRUPTED
         if self.held:
             return Outcome.PARTIAL
         return Outcome.OK
@@ -372,6 +432,8 @@ class Poll:
         error = self.error
         if outcome == Outcome.PARTIAL:
             error = f"{len(self.held)} item(s) left on the server: " + "; ".join(self.held[:5])
+        elif outcome == Outcome.INTERRUPTED:
+            error = "stopped by a signal at a safe point; the rest waits for the next poll"
         result = PollResult(self.name, outcome, self.counts, error, tuple(self.held))
         c = self.counts
         run = PollRun(
@@ -395,7 +457,14 @@ class Poll:
             # a full disk or a locked database must not turn a recorded error into a crash;
             # the claim expires by itself after claim_ttl
             log.error("source %s: could not release the claim: %s", self.name, exc)
-        log.info("poll %s", result.line())
+        log_result(result)
+        if self.counts.quarantined:
+            log.warning(
+                "source %s: %d raw item(s) quarantined: they are kept with the reason; see "
+                "`dlrpoll quarantine`, fix the profile and `dlrpoll reparse`, or dismiss them",
+                self.name,
+                self.counts.quarantined,
+            )
         return result
 
 

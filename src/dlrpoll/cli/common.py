@@ -101,7 +101,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(args: argparse.Namespace) -> None:
-    level = "ERROR" if getattr(args, "quiet", False) else getattr(args, "log_level", "INFO")
+    # --quiet keeps warnings: under cron they are the lines worth a mail (quarantined items)
+    level = "WARNING" if getattr(args, "quiet", False) else getattr(args, "log_level", "INFO")
     handler = logging.StreamHandler(sys.stderr)
     if getattr(args, "log_format", "text") == "json":
         handler.setFormatter(JsonFormatter())

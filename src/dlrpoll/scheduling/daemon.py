@@ -7,7 +7,9 @@ run on a thread pool, so one slow provider does not hold up the others.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import random
 import threading
 from collections.abc import Callable
@@ -19,10 +21,10 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from dlrpoll.config import LoadedConfig, SourceConfig
+from dlrpoll.config import LoadedConfig, SourceConfig, format_duration
 from dlrpoll.counts import Outcome
-from dlrpoll.errors import DlrpollError
-from dlrpoll.poller import Clock, PollResult, default_owner, poll_source, utcnow
+from dlrpoll.errors import ConfigError, DlrpollError
+from dlrpoll.poller import Clock, PollResult, default_owner, log_result, poll_source, utcnow
 from dlrpoll.scheduling.floor import (
     Rand,
     after_skip,
@@ -37,6 +39,10 @@ from dlrpoll.sources import RetryPolicy, Source, make_source
 from dlrpoll.store import Store, reports
 
 log = logging.getLogger(__name__)
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @dataclass
@@ -67,9 +73,15 @@ class Daemon:
 
     ``stop()`` (called from a signal handler) stops planning new polls, interrupts retry
     sleeps, and lets running polls finish their current batch (a safe point: never between
-    a destructive acknowledgement and its commit). ``on_poll`` is called after every poll
-    (the metrics file).
+    a destructive acknowledgement and its commit); those polls are recorded
+    ``interrupted``. ``request_reload()`` (SIGHUP) makes :meth:`run` adopt the config its
+    ``load`` returns (:meth:`reload`), or keep the old one when the new one is broken.
+    ``on_poll`` is called after every poll (the metrics file).
     """
+
+    #: with more sources than this, each source's first planned poll is logged at DEBUG
+    #: (and a summary at INFO) rather than one INFO line each
+    LOG_EACH_PLAN = 100
 
     def __init__(
         self,
@@ -91,6 +103,12 @@ class Daemon:
         self.source_factory = source_factory
         self.on_poll = on_poll
         self.stopping = threading.Event()
+        # run() blocks reading this pipe; signal handlers write a byte to it. A handler must
+        # not set an Event the interrupted main thread may be inside (its lock is not
+        # re-entrant); a write to a pipe is safe anywhere.
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._reload_wanted = False
         self._lock = threading.Lock()
         self._plans: dict[str, _Plan] = {}
         sources = [s for s in config.settings.sources if s.enabled]
@@ -114,40 +132,60 @@ class Daemon:
         """Plan every source from the database's last starts and start the scheduler: a due
         source polls at once (plus its jitter; many due sources are staggered at
         :data:`~dlrpoll.scheduling.floor.STARTUP_RATE` a second), the others when their
-        interval is up."""
+        interval is up. Logs each source's first planned poll."""
         now = self.clock()
         stored = reports.last_starts(self.store.engine, [s.name for s in self._sources])
         last = {s.name: stored.get(s.name) for s in self._sources}
         hold = startup_offsets(last, {s.name: s.interval for s in self._sources}, now)
         for cfg in self._sources:
-            due = next_run_time(
-                last[cfg.name],
-                cfg.interval,
-                now,
-                jitter_delay(cfg.jitter, self.rand) + hold[cfg.name],
-            )
-            self._plans[cfg.name] = _Plan(cfg, due)
-            self._scheduler.add_job(
-                self._job,
-                trigger=FloorTrigger(cfg.interval, cfg.jitter, self.rand),
-                args=(cfg.name,),
-                id=cfg.name,
-                name=f"poll {cfg.name}",
-                next_run_time=due,
-                # a poll that could not start on time still runs, up to an interval late;
-                # coalesce folds the missed ones into one
-                misfire_grace_time=int(cfg.interval),
-            )
+            self._add(cfg, last[cfg.name], now, hold[cfg.name])
         self._scheduler.start()
         log.info(
             "scheduler started: %d source(s), %d worker thread(s)",
             len(self._sources),
             self._workers,
         )
+        if len(self._sources) > self.LOG_EACH_PLAN:
+            dues = sorted(p.due for p in self._plans.values())
+            log.info("first polls planned from %s to %s", _when(dues[0]), _when(dues[-1]))
+
+    def _add(self, cfg: SourceConfig, last: datetime | None, now: datetime, hold: float) -> None:
+        due = next_run_time(last, cfg.interval, now, jitter_delay(cfg.jitter, self.rand) + hold)
+        self._plans[cfg.name] = _Plan(cfg, due)
+        self._scheduler.add_job(
+            self._job,
+            trigger=FloorTrigger(cfg.interval, cfg.jitter, self.rand),
+            args=(cfg.name,),
+            id=cfg.name,
+            name=f"poll {cfg.name}",
+            next_run_time=due,
+            # a poll that could not start on time still runs, up to an interval late;
+            # coalesce folds the missed ones into one
+            misfire_grace_time=int(cfg.interval),
+        )
+        level = logging.INFO if len(self._sources) <= self.LOG_EACH_PLAN else logging.DEBUG
+        log.log(
+            level,
+            "source %s: first poll planned at %s (in %.0f s), then every %s",
+            cfg.name,
+            _when(due),
+            max(0.0, (due - now).total_seconds()),
+            format_duration(cfg.interval),
+        )
 
     def stop(self) -> None:
-        """Ask the daemon to stop (safe from a signal handler: it only sets an event)."""
+        """Ask the daemon to stop (safe from a signal handler and from any thread)."""
         self.stopping.set()
+        self._poke()
+
+    def request_reload(self) -> None:
+        """Ask :meth:`run` to reload the configuration (safe from a signal handler)."""
+        self._reload_wanted = True
+        self._poke()
+
+    def _poke(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):  # full (already poked) or closed
+            os.write(self._wake_w, b"!")
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until :meth:`stop`; returns whether it was called."""
@@ -160,16 +198,74 @@ class Daemon:
             log.info("stopping: waiting for running polls to finish their current batch")
             self._scheduler.shutdown(wait=True)
         log.info("scheduler stopped")
+        # the wake-up pipe: forget the write end first, so a late poke writes nowhere
+        write_end, self._wake_w = self._wake_w, -1
+        for fd in (write_end, self._wake_r):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._wake_r = -1
 
-    def run(self) -> int:
-        """Start, block until :meth:`stop`, shut down cleanly; the exit code (0)."""
+    def run(self, load: Callable[[], LoadedConfig] | None = None) -> int:
+        """Start, serve reload requests with ``load`` until :meth:`stop`, shut down cleanly;
+        the exit code (0)."""
         self.start()
         try:
-            while not self.stopping.wait(3600):
-                pass
+            while not self.stopping.is_set():
+                os.read(self._wake_r, 512)  # until a poke: stop() or request_reload()
+                if self._reload_wanted and not self.stopping.is_set():
+                    self._reload_wanted = False
+                    self._reload_with(load)
         finally:
             self.shutdown()
         return 0
+
+    def _reload_with(self, load: Callable[[], LoadedConfig] | None) -> None:
+        if load is None:
+            log.warning("reload requested, but this daemon has no config file to reload")
+            return
+        try:
+            config = load()
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload refused: %s", problem)
+            log.error("reload refused: the configuration in use is kept")
+            return
+        self.reload(config)
+
+    def reload(self, config: LoadedConfig) -> None:
+        """Adopt ``config``: sources added are planned from the database (their floor kept),
+        removed ones unscheduled, changed ones re-planned with their new settings (a poll
+        running now finishes with the old ones)."""
+        with self._lock:
+            new = {s.name: s for s in config.settings.sources if s.enabled}
+            old = {s.name: s for s in self._sources}
+            now = self.clock()
+            last = reports.last_starts(self.store.engine, list(new))
+            self.config = config
+            self._sources = list(new.values())
+            for name in old.keys() - new.keys():
+                self._plans.pop(name, None)
+                with contextlib.suppress(JobLookupError):
+                    self._scheduler.remove_job(name)
+                log.info("reload: source %s removed (or disabled): no more polls", name)
+            for name, cfg in new.items():
+                if name not in old:
+                    log.info("reload: source %s added", name)
+                    self._add(cfg, last.get(name), now, 0.0)
+                elif cfg != old[name]:
+                    plan = self._plans[name]
+                    plan.cfg, plan.source = cfg, None
+                    plan.due = next_run_time(
+                        last.get(name), cfg.interval, now, jitter_delay(cfg.jitter, self.rand)
+                    )
+                    self._scheduler.modify_job(
+                        name,
+                        trigger=FloorTrigger(cfg.interval, cfg.jitter, self.rand),
+                        next_run_time=plan.due,
+                        misfire_grace_time=int(cfg.interval),
+                    )
+                    log.info("reload: source %s changed; next poll at %s", name, _when(plan.due))
+            log.info("reload: configuration reloaded, %d source(s)", len(new))
 
     # -- the job ---------------------------------------------------------------------------
     def _source(self, plan: _Plan) -> Source:
@@ -181,7 +277,9 @@ class Daemon:
     def _job(self, name: str) -> None:
         if self.stopping.is_set():
             return  # queued before the stop: do not start a new poll
-        plan = self._plans[name]
+        plan = self._plans.get(name)
+        if plan is None:
+            return  # removed by a reload after it was queued
         cfg = plan.cfg
         began = self.clock()
         lag = (began - plan.due).total_seconds()
@@ -199,8 +297,8 @@ class Daemon:
                 stop=self.stopping,
             )
         except DlrpollError as exc:
-            log.error("source %s: poll could not run: %s", name, exc)
             result = PollResult(name, Outcome.ERROR, error=str(exc))
+            log_result(result)
         finally:
             self._replan(plan, result, clock.first or began)
         log.debug("source %s: started %.3f s after planned, next at %s", name, lag, plan.due)

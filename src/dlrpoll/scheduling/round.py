@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dlrpoll.config import LoadedConfig, SourceConfig
 from dlrpoll.counts import Outcome
 from dlrpoll.errors import DlrpollError
-from dlrpoll.poller import Clock, PollResult, default_owner, poll_source, utcnow
+from dlrpoll.poller import Clock, PollResult, default_owner, log_result, poll_source, utcnow
 from dlrpoll.sources import RetryPolicy, Source, make_source
 from dlrpoll.store import Store
 
@@ -47,17 +47,29 @@ def poll_round(
     owner = owner or default_owner()
 
     def one(cfg: SourceConfig) -> PollResult:
+        if stop.is_set():  # a signal came before this source's turn: do not start it
+            result = PollResult(cfg.name, Outcome.INTERRUPTED, error="not started")
+            log_result(result)
+            return result
         try:
             retry = RetryPolicy(attempts=cfg.retries + 1, stop=stop)
             source = source_factory(config, cfg, retry)
-        except DlrpollError as exc:
-            log.error("source %s: cannot set up: %s", cfg.name, exc)
-            return PollResult(cfg.name, Outcome.ERROR, error=str(exc))
-        try:
             return poll_source(config, cfg, source, store, clock=clock, owner=owner, stop=stop)
+        except DlrpollError as exc:
+            # cannot set up (a missing WSDL), or the database refused the claim: one line
+            result = PollResult(cfg.name, Outcome.ERROR, error=str(exc))
+            log_result(result)
+            return result
         except Exception as exc:  # a bug in one source's code must not cost the others
-            log.exception("source %s: poll crashed", cfg.name)
-            return PollResult(cfg.name, Outcome.ERROR, error=f"internal error: {exc!r}")
+            log.debug("source %s: poll crashed", cfg.name, exc_info=True)
+            result = PollResult(
+                cfg.name,
+                Outcome.ERROR,
+                error=f"internal error: {type(exc).__name__}: {exc}; please report it with "
+                "the output of the same command run with --log-level DEBUG",
+            )
+            log_result(result)
+            return result
 
     if len(sources) <= 1 or workers <= 1:
         return [one(cfg) for cfg in sources]
@@ -68,5 +80,9 @@ def poll_round(
 
 
 def round_exit_code(results: Iterable[PollResult]) -> int:
-    """0 when every source succeeded or was skipped as not due, 1 when any failed."""
-    return 1 if any(r.outcome == Outcome.ERROR for r in results) else 0
+    """130 when a signal interrupted the round, else 1 when any source failed, else 0
+    (every source succeeded, was skipped as not due, or left items for an operator)."""
+    outcomes = {r.outcome for r in results}
+    if Outcome.INTERRUPTED in outcomes:
+        return 130
+    return 1 if Outcome.ERROR in outcomes else 0
