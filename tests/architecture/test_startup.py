@@ -69,6 +69,7 @@ def test_parse_of_one_line_imports_nothing_heavy(tmp_path: Path) -> None:
 
 def test_a_poll_of_pop3_sources_never_imports_zeep(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text("pw\n")
+    (tmp_path / "pw").chmod(0o600)  # a secret: not world-readable
     with Pop3Sandbox(password="pw") as box:
         box.add(b"Subject: DLR\r\n\r\nid:7 sub:001 dlvrd:001 stat:DELIVRD err:000 text:\r\n")
         (tmp_path / "dlrpoll.toml").write_text(

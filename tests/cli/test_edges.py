@@ -22,13 +22,13 @@ def test_global_options_before_the_command(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "elsewhere.toml"
-    config.write_text('[database]\npath = "x.sqlite"\n')
-    assert main(["--config", str(config), "check-config"]) == 0
+    config.write_text('[database]\npath = "x.sqlite"\n')  # no sources: check-config exits 1
+    assert main(["--config", str(config), "check-config"]) == 1
     assert f"config: {config}" in capsys.readouterr().out
     # after the command still wins over before it
-    assert main(["--config", "/nonexistent.toml", "check-config", "--config", str(config)]) == 0
+    assert main(["--config", "/nonexistent.toml", "check-config", "--config", str(config)]) == 1
     assert f"config: {config}" in capsys.readouterr().out
-    assert main(["--quiet", "check-config", "--config", str(config)]) == 0
+    assert main(["--quiet", "check-config", "--config", str(config)]) == 1
     assert "config: " not in capsys.readouterr().out
 
 
@@ -97,3 +97,22 @@ def test_a_poller_without_write_access_gets_one_line_not_a_traceback(shared_dir:
     assert "StoreError(" not in output
     assert "read-only for this user" in output or "writable by this user" in output
     assert len([line for line in output.splitlines() if "dlr.sqlite" in line]) == 1, output
+
+
+def test_a_world_readable_secret_file_is_refused_like_a_literal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o644)
+    config = tmp_path / "dlrpoll.toml"
+    config.write_text(
+        '[[sources]]\nname = "box"\nkind = "pop3"\nhost = "127.0.0.1"\nusername = "u"\n'
+        'password = { file = "pw" }\n'
+    )
+    assert main(["check-config", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"sources[0].password: secret file {secret} is readable by every user" in err
+    assert "chmod o-rwx" in err and "s3cret" not in err
+    secret.chmod(0o640)  # a group may read it (e.g. systemd credentials, a service group)
+    assert main(["check-config", "--config", str(config)]) == 0

@@ -59,6 +59,7 @@ def mailbox() -> Iterator[Pop3Sandbox]:
 @pytest.fixture
 def config(tmp_path: Path, mailbox: Pop3Sandbox) -> Path:
     (tmp_path / "pw").write_text("pw-s3cret\n", encoding="utf-8")
+    (tmp_path / "pw").chmod(0o600)  # a secret: not world-readable
     path = tmp_path / "dlrpoll.toml"
     path.write_text(CONFIG.format(port=mailbox.port, closed=closed_port()), encoding="utf-8")
     return path

@@ -25,6 +25,7 @@ def config(tmp_path: Path) -> Iterator[Path]:
         for mail in (GOOD, HOSTILE, BOUNCE):
             box.add(mail)
         (tmp_path / "pw").write_text("pw\n")
+        (tmp_path / "pw").chmod(0o600)  # a secret: not world-readable
         path = tmp_path / "dlrpoll.toml"
         path.write_text(
             '[database]\npath = "dlr.sqlite"\n\n[[sources]]\nname = "box"\nkind = "pop3"\n'

@@ -59,6 +59,7 @@ def test_sigint_stops_poll_at_a_safe_point_recorded_interrupted_exit_130(tmp_pat
     with Pop3Sandbox(password="pw") as box:
         uids = [box.add(receipt_mail(n)) for n in range(6)]
         (tmp_path / "pw").write_text("pw\n")
+        (tmp_path / "pw").chmod(0o600)  # a secret: not world-readable
         (tmp_path / "dlrpoll.toml").write_text(POP3_CONFIG.format(port=box.port))
         held = box.hold_retr(3)  # inside the second batch of two
         proc = dlrpoll("poll", "--config", "dlrpoll.toml", cwd=tmp_path)
@@ -91,6 +92,7 @@ def test_sighup_reloads_and_a_broken_config_is_refused(tmp_path: Path) -> None:
     metrics = tmp_path / "dlrpoll.prom"
     with Pop3Sandbox(password="pw") as one, Pop3Sandbox(password="pw") as two:
         (tmp_path / "pw").write_text("pw\n")
+        (tmp_path / "pw").chmod(0o600)  # a secret: not world-readable
         config = tmp_path / "dlrpoll.toml"
         first = POP3_CONFIG.format(port=one.port)
         second = "[[sources]]" + POP3_CONFIG.format(port=two.port).split("[[sources]]", 1)[1]

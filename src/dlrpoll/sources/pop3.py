@@ -80,7 +80,10 @@ def _human_size(n: int) -> str:
 
 def _text(exc: BaseException) -> str:
     """A server's answer or a library message, for an error message (no secrets in it:
-    poplib carries only the server's reply)."""
+    poplib carries only the server's reply). An OSError is its words, never a bare errno
+    such as ``(111)``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     arg = exc.args[0] if exc.args else exc
     if isinstance(arg, bytes):
         return arg.decode("utf-8", "replace").strip()
@@ -224,7 +227,17 @@ class Pop3Source:
             else:
                 client = _POP3(cfg.host, cfg.effective_port, timeout=cfg.timeout)
         except _IO_ERRORS as exc:
-            raise map_error(self.name, f"connecting to {self._where}", exc, cfg.timeout) from exc
+            err = map_error(self.name, f"connecting to {self._where}", exc, cfg.timeout)
+            if isinstance(err, SourceTimeoutError) and cfg.tls != "ssl":
+                # a POP3 server greets at once; silence is typical of a port that speaks TLS
+                # first and waits for our handshake
+                err = SourceTimeoutError(
+                    self.name,
+                    f"connecting to {self._where}: no answer within {cfg.timeout:g} s (no "
+                    f"greeting); the port may speak TLS (POP3S, usually 995): then set "
+                    f'tls = "ssl"; otherwise check the server and the network, or raise timeout',
+                )
+            raise err from exc
         try:
             if cfg.tls == "starttls":
                 self._starttls(client, ctx)
