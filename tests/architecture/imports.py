@@ -40,6 +40,10 @@ def imports_of(path: Path) -> set[str]:
                 base = package.split(".")
                 base = base[: len(base) - node.level + 1]
                 found.add(".".join([*base, node.module] if node.module else base))
+            elif node.module == "dlrpoll":  # `from dlrpoll import retention` is that module
+                for alias in node.names:
+                    sub = (SRC / f"{alias.name}.py").exists() or (SRC / alias.name).is_dir()
+                    found.add(f"dlrpoll.{alias.name}" if sub else "dlrpoll")
             elif node.module:
                 found.add(node.module)
     return {m for m in found if m == "dlrpoll" or m.startswith("dlrpoll.")}

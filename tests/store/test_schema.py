@@ -31,6 +31,7 @@ CONTRACT = {
         "receipts",
         "parsed_at",
         "dismissed_at",
+        "pruned_at",
     ],
     "receipts": [
         "id",

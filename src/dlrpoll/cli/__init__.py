@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "reparse": "reparse",
     "export": "export",
     "quarantine": "quarantine",
+    "prune": "prune",
 }
 
 EPILOG = """\

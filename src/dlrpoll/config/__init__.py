@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         DatabaseConfig,
         LoadedConfig,
         ProfileConfig,
+        RetentionConfig,
         Settings,
         SourceConfig,
     )
@@ -77,6 +78,7 @@ _HOMES: dict[str, str] = {
     "MIN_INTERVAL_SECONDS": "values",
     "Pop3SourceConfig": "pop3",
     "ProfileConfig": "settings",
+    "RetentionConfig": "settings",
     "SOURCE_KINDS": "settings",
     "Secret": "secrets",
     "SecretRef": "secrets",
@@ -108,6 +110,7 @@ __all__ = [
     "MIN_INTERVAL_SECONDS",
     "Pop3SourceConfig",
     "ProfileConfig",
+    "RetentionConfig",
     "SOURCE_KINDS",
     "Secret",
     "SecretRef",

@@ -14,12 +14,13 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 from dlrpoll.config import LoadedConfig, SourceConfig, format_duration
 from dlrpoll.counts import Outcome
@@ -82,6 +83,8 @@ class Daemon:
     #: with more sources than this, each source's first planned poll is logged at DEBUG
     #: (and a summary at INFO) rather than one INFO line each
     LOG_EACH_PLAN = 100
+    #: ``daily`` (retention) first runs this long after start, then every 24 hours
+    DAILY_FIRST_DELAY = 600.0
 
     def __init__(
         self,
@@ -94,6 +97,7 @@ class Daemon:
         source_factory: SourceFactory = make_source,
         on_poll: Callable[[PollResult, float], None] | None = None,
         workers: int | None = None,
+        daily: Callable[[LoadedConfig, Store, datetime], None] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -102,6 +106,7 @@ class Daemon:
         self.owner = owner or default_owner()
         self.source_factory = source_factory
         self.on_poll = on_poll
+        self.daily = daily
         self.stopping = threading.Event()
         # run() blocks reading this pipe; signal handlers write a byte to it. A handler must
         # not set an Event the interrupted main thread may be inside (its lock is not
@@ -139,6 +144,15 @@ class Daemon:
         hold = startup_offsets(last, {s.name: s.interval for s in self._sources}, now)
         for cfg in self._sources:
             self._add(cfg, last[cfg.name], now, hold[cfg.name])
+        if self.daily is not None:
+            self._scheduler.add_job(
+                self._daily,
+                trigger=IntervalTrigger(hours=24, timezone=UTC),
+                id="__daily__",
+                name="daily maintenance",
+                next_run_time=now + timedelta(seconds=self.DAILY_FIRST_DELAY),
+                misfire_grace_time=3600,
+            )
         self._scheduler.start()
         log.info(
             "scheduler started: %d source(s), %d worker thread(s)",
@@ -266,6 +280,10 @@ class Daemon:
                     )
                     log.info("reload: source %s changed; next poll at %s", name, _when(plan.due))
             log.info("reload: configuration reloaded, %d source(s)", len(new))
+
+    def _daily(self) -> None:
+        if self.daily is not None and not self.stopping.is_set():
+            self.daily(self.config, self.store, self.clock())
 
     # -- the job ---------------------------------------------------------------------------
     def _source(self, plan: _Plan) -> Source:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
+from dlrpoll import retention
 from dlrpoll.config import LoadedConfig, load_config
 from dlrpoll.errors import ConfigError
 from dlrpoll.metrics import metrics_writer
@@ -56,7 +57,8 @@ def on_signals(
 
 def run_daemon(config: LoadedConfig, *, metrics_file: str | None = None) -> int:
     """Poll every enabled source on its interval until SIGTERM or SIGINT; SIGHUP reloads the
-    config file. Writes the metrics file at start and after polls. The exit code; raises
+    config file; ``[retention]`` is applied once a day. Writes the metrics file at start and
+    after polls. The exit code; raises
     :class:`ConfigError` when no source is enabled."""
     from dlrpoll.scheduling.daemon import Daemon  # APScheduler: only the daemon needs it
 
@@ -67,6 +69,7 @@ def run_daemon(config: LoadedConfig, *, metrics_file: str | None = None) -> int:
             config,
             store,
             on_poll=(lambda result, lag: metrics.request()) if metrics else None,
+            daily=retention.daily,
         )
         if not daemon.sources:
             raise ConfigError("sources: no enabled source in the configuration; nothing to run")

@@ -26,16 +26,18 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 
 
-def add_quarantine_dismissed(conn: Connection) -> None:
-    """``raw_messages.dismissed_at`` (issue 16: ``dlrpoll quarantine dismiss``): a nullable
-    text timestamp; existing rows stay undismissed. Kept as its own step, to be appended
-    after any other step that lands before it."""
+def add_operator_columns(conn: Connection) -> None:
+    """Issue 16: ``raw_messages.dismissed_at`` (``dlrpoll quarantine dismiss``) and
+    ``raw_messages.pruned_at`` (``[retention] raw_payloads``), nullable text timestamps;
+    existing rows stay undismissed and unpruned. Kept as its own step, to be appended after
+    any other step that lands before it."""
     conn.execute(text("ALTER TABLE raw_messages ADD COLUMN dismissed_at VARCHAR"))
+    conn.execute(text("ALTER TABLE raw_messages ADD COLUMN pruned_at VARCHAR"))
 
 
 #: ``STEPS[n]`` upgrades a database at version ``n - 1`` to version ``n`` (n >= 2).
 STEPS: dict[int, Callable[[Connection], None]] = {
-    2: add_quarantine_dismissed,
+    2: add_operator_columns,
 }
 
 #: Where databases other than SQLite keep the version (they have no ``user_version``).

@@ -58,6 +58,9 @@ class RawMessage(SQLModel, table=True):
     #: when an operator dismissed this quarantined item (``dlrpoll quarantine dismiss``): it
     #: stays in the journal but no longer counts as waiting; NULL otherwise
     dismissed_at: str | None = None
+    #: when ``[retention] raw_payloads`` dropped the payload (now empty); the row, its keys
+    #: (``remote_id``, ``sha256``) and its outcome stay, so dedupe still works; NULL otherwise
+    pruned_at: str | None = None
 
 
 class ReceiptRow(SQLModel, table=True):
