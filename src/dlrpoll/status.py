@@ -8,7 +8,9 @@ with); the daemon adds its jitter on top.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+import socket
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from dlrpoll.config import LoadedConfig
@@ -28,9 +30,11 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
     poll now. Times are ISO-8601 UTC text."""
     names = [s.name for s in config.settings.sources]
     view = reports.overview(store.engine, names, now=now)
+    held = reports.claims(store.engine, now)
     rows: list[dict[str, Any]] = []
     for cfg in config.settings.sources:
         rep = view.sources.get(cfg.name) or reports.SourceReport(cfg.name)
+        owner, until = held.get(cfg.name, (None, None))
         rows.append(
             {
                 "source": cfg.name,
@@ -53,6 +57,9 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
                 "polls": rep.polls,
                 "receipts": rep.receipts,
                 "waiting_reparse": rep.waiting_reparse,
+                "claimed_by": owner,
+                "claimed_until": _iso(until),
+                "claim_holder_alive": None if owner is None else holder_alive(owner),
             }
         )
     return {
@@ -65,8 +72,23 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
     }
 
 
-def _fmt(when: datetime | None) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if when else "never"
+def holder_alive(owner: str) -> bool | None:
+    """Whether the process that holds a claim (``host:pid``) still runs: known only on its
+    own host; None elsewhere."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
+
+
+def _fmt(when: datetime | None, tz: tzinfo | None = UTC) -> str:
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if when else "never"
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
@@ -80,18 +102,28 @@ def _by_key(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
-def format_status(data: dict[str, Any]) -> list[str]:
-    """:func:`status_data` as a table for people."""
-    header = ("source", "last poll (UTC)", "outcome", "next due (UTC)", "last counts", "receipts")
+def format_status(data: dict[str, Any], *, local: bool = False) -> list[str]:
+    """:func:`status_data` as a table for people; times in UTC, or in the local time zone
+    (``local``)."""
+    tz = None if local else UTC
+    zone = "local" if local else "UTC"
+    header: tuple[str, ...] = (
+        "source",
+        f"last poll ({zone})",
+        "outcome",
+        f"next due ({zone})",
+        "last counts",
+        "receipts",
+    )
     table: list[tuple[str, ...]] = [header]
     for row in data["sources"]:
         c = row["last_counts"]
         table.append(
             (
                 row["source"] + ("" if row["enabled"] else " (disabled)"),
-                _fmt(reports.to_time(row["last_poll"])),
+                _fmt(reports.to_time(row["last_poll"]), tz),
                 row["outcome"] or "-",
-                "due now" if row["due"] else _fmt(reports.to_time(row["next_due"])),
+                "due now" if row["due"] else _fmt(reports.to_time(row["next_due"]), tz),
                 f"{c['fetched']} fetched, {c['stored']} stored, {c['duplicates']} dup, "
                 f"{c['quarantined']} quar",
                 str(row["receipts"]),
@@ -99,8 +131,19 @@ def format_status(data: dict[str, Any]) -> list[str]:
         )
     lines = _table(table)
     for row in data["sources"]:
+        name = row["source"]
         if row["outcome"] == "error" and row["error"]:
-            lines.append(f"  {row['source']}: last error: {row['error']}")
+            lines.append(f"  {name}: last error: {row['error']}")
+        elif row["outcome"] == "partial" and row["error"]:
+            lines.append(f"  {name}: waiting for an operator: {row['error']}")
+        if row["claimed_by"]:
+            until = _fmt(reports.to_time(row["claimed_until"]), tz)
+            gone = {
+                False: "; that process is gone: the claim is void, the next poll takes over",
+                True: "",
+                None: "",
+            }[row["claim_holder_alive"]]
+            lines.append(f"  {name}: held by {row['claimed_by']} until {until} {zone}{gone}")
     lines.append("")
     lines.append("receipts in the last 24 h: " + (_by_key(data["receipts_by_state_24h"]) or "none"))
     lines.append("messages by state: " + (_by_key(data["messages_by_state"]) or "none"))

@@ -21,7 +21,12 @@ def register(sub: Any) -> None:
         sub, "status", "show each source's last poll and what was stored", EPILOG
     )
     common.add_config_option(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true", help="machine-readable output (default: off)")
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="times in the local time zone (default: UTC; --json is always UTC)",
+    )
     p.set_defaults(handler=handle)
 
 
@@ -33,6 +38,6 @@ def handle(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=False))
     else:
-        for line in format_status(data):
+        for line in format_status(data, local=args.local):
             print(line)
     return 0

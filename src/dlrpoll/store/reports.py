@@ -188,3 +188,19 @@ def message_sample(engine: Engine, limit: int = 5) -> list[dict[str, object]]:
     return [
         dict(zip(cols, row, strict=True)) for row in _rows(engine, MESSAGE_SAMPLE_SQL, limit=limit)
     ]
+
+
+#: who holds each source's claim now, and until when (``dlrpoll status``)
+CLAIMS_SQL = """
+SELECT source, claimed_by, claimed_until FROM source_state WHERE claimed_by IS NOT NULL
+"""
+
+
+def claims(engine: Engine, now: datetime) -> dict[str, tuple[str, datetime]]:
+    """Claims still in force at ``now``: source → (owner, until)."""
+    out: dict[str, tuple[str, datetime]] = {}
+    for name, owner, until in _rows(engine, CLAIMS_SQL):
+        when = to_time(until)
+        if when is not None and when > now:
+            out[str(name)] = (str(owner), when)
+    return out
