@@ -59,14 +59,69 @@ def _known(config: LoadedConfig, store: Store, source: str) -> None:
     raise ConfigError(f"--source: no source named {source!r} (sources: {known})")
 
 
-def _write_csv(stream: IO[str], columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> int:
+#: A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV
+#: injection"); a provider controls receipt texts, so such a value gets a leading quote.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """``value`` as a spreadsheet cannot run it: a text starting like a formula gets a
+    leading ``'`` (which spreadsheets show as text and hide)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _write_csv(
+    stream: IO[str], columns: Iterable[str], rows: Iterable[dict[str, Any]], *, raw: bool
+) -> int:
     writer = csv.writer(stream)
     cols = list(columns)
     writer.writerow(cols)
     n = 0
     for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in cols])
+        values = ["" if row[c] is None else row[c] for c in cols]
+        writer.writerow(values if raw else [neutralise(v) for v in values])
         n += 1
+    return n
+
+
+def _write_xlsx(path: str | None, columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> int:
+    """An .xlsx file (openpyxl, write-only): every text, ids and error codes included, is a
+    text cell, so 000123 stays 000123 and nothing is read as a formula or a date."""
+    try:
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+    except ImportError:
+        raise ConfigError(
+            "--format xlsx needs openpyxl: pip install 'dlrpoll[xlsx]' (or openpyxl)"
+        ) from None
+    if path is None or path == "-":
+        raise ConfigError("--format xlsx writes a file: give --output FILE.xlsx")
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("dlrpoll")
+    cols = list(columns)
+    sheet.append(cols)
+    n = 0
+    for row in rows:
+        cells = []
+        for c in cols:
+            cell = WriteOnlyCell(sheet, value=row[c])
+            if isinstance(row[c], str):
+                cell.number_format = "@"  # text, whatever it looks like
+                cell.data_type = "s"
+            cells.append(cell)
+        sheet.append(cells)
+        n += 1
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        book.save(partial)
+        os.replace(partial, target)
+    except OSError as exc:
+        raise DlrpollError(f"--output {path}: cannot write: {exc.strerror or exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
     return n
 
 
@@ -105,10 +160,12 @@ def export(
     source: str | None = None,
     fmt: str = "csv",
     output: str | None = None,
+    raw_csv: bool = False,
 ) -> int:
-    """Write receipts (``what="receipts"``) or message statuses (``"status"``) as CSV or JSON
-    lines to ``output`` (a file that appears whole, or stdout); returns the rows written.
-    ``source`` selects receipts by source, statuses by the source's dedupe scope."""
+    """Write receipts (``what="receipts"``) or message statuses (``"status"``) as CSV, JSON
+    lines or xlsx to ``output`` (a file that appears whole, or stdout); returns the rows
+    written. ``source`` selects receipts by source, statuses by the source's dedupe scope.
+    CSV values that would start a formula are neutralised unless ``raw_csv``."""
     if what == "receipts":
         filters: dict[str, Any] = {"source": source}
     else:
@@ -117,7 +174,9 @@ def export(
         if source is not None:
             _known(config, store, source)
         rows = store.export_rows(what, since=since, until=until, **filters)
+        if fmt == "xlsx":
+            return _write_xlsx(output, export_columns(what), rows)
         with _destination(output) as stream:
             if fmt == "csv":
-                return _write_csv(stream, export_columns(what), rows)
+                return _write_csv(stream, export_columns(what), rows, raw=raw_csv)
             return _write_jsonl(stream, rows)

@@ -130,7 +130,21 @@ def log_result(result: PollResult) -> None:
         Outcome.PARTIAL: logging.WARNING,
         Outcome.INTERRUPTED: logging.WARNING,
     }.get(Outcome(result.outcome), logging.INFO)
-    result_log.log(level, "poll %s", result.line())
+    c = result.counts
+    result_log.log(
+        level,
+        "poll %s",
+        result.line(),
+        extra={
+            "source": result.source,
+            "outcome": str(result.outcome),
+            "fetched": c.fetched,
+            "stored": c.stored,
+            "duplicates": c.duplicates,
+            "quarantined": c.quarantined,
+            "error": result.error,
+        },
+    )
 
 
 def in_source_terms(reason: str, source: str | None, profile: str) -> str:

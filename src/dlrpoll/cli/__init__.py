@@ -62,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(args: argparse.Namespace, text: str, *, kind: str) -> None:
+    """``Error: …`` on stderr; under ``--log-format json`` a JSON log record instead, so log
+    shippers see configuration errors too."""
+    if getattr(args, "log_format", "text") == "json":
+        logging.getLogger("dlrpoll").error(text, extra={"error_kind": kind})
+    else:
+        print(f"Error: {text}", file=sys.stderr)
+
+
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
     try:
@@ -82,10 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except ConfigError as exc:
         for problem in exc.problems:
-            print(f"Error: {problem}", file=sys.stderr)
+            _error(args, problem, kind="config")
         return 2
     except DlrpollError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        _error(args, str(exc), kind=type(exc).__name__)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

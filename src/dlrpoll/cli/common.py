@@ -8,7 +8,6 @@ and dlrpoll's light leaves at the top; each command imports the layer it calls w
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from typing import TYPE_CHECKING, Any
@@ -85,19 +84,27 @@ def config_from(args: argparse.Namespace, *, secrets: bool = True) -> LoadedConf
     return load_config(getattr(args, "config", None), resolve_secrets=secrets)
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line."""
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line, by python-json-logger: ``time`` (RFC 3339, milliseconds,
+    UTC), ``level``, ``logger``, ``message``, and the record's extra fields (a poll's
+    ``source``, ``outcome`` and counts as fields of their own)."""
+    from datetime import UTC, datetime
 
-    def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False)
+    from pythonjsonlogger.json import JsonFormatter
+
+    class Formatter(JsonFormatter):
+        def formatTime(  # noqa: N802 - logging's name
+            self, record: logging.LogRecord, datefmt: str | None = None
+        ) -> str:
+            at = datetime.fromtimestamp(record.created, UTC)
+            return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    return Formatter(
+        "{asctime}{levelname}{name}{message}",
+        style="{",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        json_ensure_ascii=False,
+    )
 
 
 def setup_logging(args: argparse.Namespace) -> None:
@@ -105,7 +112,7 @@ def setup_logging(args: argparse.Namespace) -> None:
     level = "WARNING" if getattr(args, "quiet", False) else getattr(args, "log_level", "INFO")
     handler = logging.StreamHandler(sys.stderr)
     if getattr(args, "log_format", "text") == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(json_formatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
