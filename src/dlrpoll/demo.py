@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -123,7 +125,8 @@ SIGNATURE = "demo-signature"
 PASSWORD = "demo-password"
 
 CONFIG = """\
-# written by `dlrpoll demo`: three sources served by sandboxes on 127.0.0.1
+# written by `dlrpoll demo` or `dlrpoll sandbox`: three sources served by sandboxes on
+# 127.0.0.1
 [database]
 path = "{database}"
 
@@ -192,28 +195,28 @@ class DemoReport:
         return 1 if any(r.outcome == Outcome.ERROR for r in self.results) else 0
 
 
-def run_demo(database: Path) -> DemoReport:
-    """Serve the sandboxes, poll each source once into ``database`` (replaced), and report."""
-    database = database.resolve()
-    remove_database(database)
+@contextmanager
+def sandboxes(directory: Path, database: Path) -> Iterator[tuple[Path, str]]:
+    """Serve a sandbox SOAP inbox and two POP3 mailboxes on 127.0.0.1, loaded with the
+    demo's receipts, and write ``directory/dlrpoll.toml`` (with its secret files, mode 600)
+    polling them into ``database``; yields the config's path and text."""
     with (
         SoapInbox(token=TOKEN, signature=SIGNATURE) as inbox,
         Pop3Sandbox(password=PASSWORD) as ginota,
         Pop3Sandbox(password=PASSWORD) as smsc,
-        tempfile.TemporaryDirectory(prefix="dlrpoll-demo-") as tmp,
     ):
         inbox.load(SOAP_BODIES)
         for mail in GINOTA_MAILS:
             ginota.add(mail)
         for mail in SMPP_MAILS:
             smsc.add(mail)
-        here = Path(tmp)
+        directory.mkdir(parents=True, exist_ok=True)
         for name, value in (
             ("token", TOKEN),
             ("signature", SIGNATURE),
             ("pop3-password", PASSWORD),
         ):
-            secret = here / name
+            secret = directory / name
             secret.write_text(value + "\n", encoding="utf-8")
             os.chmod(secret, 0o600)
         text = CONFIG.format(
@@ -222,8 +225,19 @@ def run_demo(database: Path) -> DemoReport:
             ginota_port=ginota.port,
             smsc_port=smsc.port,
         )
-        path = here / "dlrpoll.toml"
+        path = directory / "dlrpoll.toml"
         path.write_text(text, encoding="utf-8")
+        yield path, text
+
+
+def run_demo(database: Path) -> DemoReport:
+    """Serve the sandboxes, poll each source once into ``database`` (replaced), and report."""
+    database = database.resolve()
+    remove_database(database)
+    with (
+        tempfile.TemporaryDirectory(prefix="dlrpoll-demo-") as tmp,
+        sandboxes(Path(tmp), database) as (path, text),
+    ):
         config = load_config(path)
         with Store(config.database_url) as store:
             results = poll_round(config, store, select_sources(config), workers=1)

@@ -27,11 +27,14 @@ COMMANDS: dict[str, str] = {
     "status": "status",
     "check-config": "check_config",
     "demo": "demo",
+    "sandbox": "sandbox",
     "parse": "parse",
     "reparse": "reparse",
     "export": "export",
     "quarantine": "quarantine",
     "prune": "prune",
+    "init": "init",
+    "completion": "completion",
 }
 
 EPILOG = """\
