@@ -13,7 +13,18 @@ from pathlib import Path
 from dlrpoll.sandbox.pop3_server import Pop3Sandbox
 
 #: what the light commands must never load
-HEAVY = ("zeep", "sqlalchemy", "apscheduler", "sqlmodel", "lxml", "pydantic")
+HEAVY = (
+    "zeep",
+    "sqlalchemy",
+    "apscheduler",
+    "sqlmodel",
+    "lxml",
+    "pydantic",
+    "prometheus_client",
+    "pythonjsonlogger",
+    "openpyxl",
+    "shtab",
+)
 
 RUN = """
 import json, sys
