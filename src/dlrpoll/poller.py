@@ -23,33 +23,42 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 from dlrpoll.config import LoadedConfig, SourceConfig
 from dlrpoll.counts import Counts, Outcome
 from dlrpoll.errors import (
     DlrpollError,
-    ParseError,
     PermanentSourceError,
     PossibleLossError,
     ShutdownRequested,
     SourceError,
     StoreError,
 )
+from dlrpoll.parsing import Parser, in_source_terms, parser_for
 from dlrpoll.rawitem import RawItem
-from dlrpoll.receipts import Profile, build_profiles, parse_payload
-from dlrpoll.receipts.safety import safe_receipts
+from dlrpoll.results import PollResult, log_result, result_log
 from dlrpoll.sources import Batch, Session, Source
 from dlrpoll.store import JournalEntry, ParsedRaw, PollRun, Store
 
+__all__ = [
+    "Clock",
+    "Parser",
+    "Poll",
+    "PollResult",
+    "claim_ttl",
+    "default_owner",
+    "in_source_terms",
+    "log_result",
+    "parser_for",
+    "poll_source",
+    "result_log",
+    "utcnow",
+]
+
 log = logging.getLogger(__name__)
-#: One line per poll's result (ok, partial, error, skipped, interrupted). The daemon's log
-#: keeps it; ``dlrpoll poll`` prints the same line on stdout and silences this logger, so a
-#: result is shown once.
-result_log = logging.getLogger("dlrpoll.result")
 
 Clock = Callable[[], datetime]
 
@@ -80,115 +89,6 @@ def utcnow() -> datetime:
 def default_owner() -> str:
     """Who holds a claim: host and pid, so an operator can tell pollers apart."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass(frozen=True)
-class PollResult:
-    """What one poll did, as recorded in ``poll_runs``. ``held`` describes items left on the
-    server for an operator (they make the outcome ``partial``)."""
-
-    source: str
-    outcome: str
-    counts: Counts = Counts()
-    error: str | None = None
-    held: tuple[str, ...] = field(default=())
-
-    @property
-    def fetched(self) -> int:
-        return self.counts.fetched
-
-    @property
-    def stored(self) -> int:
-        return self.counts.stored
-
-    @property
-    def duplicates(self) -> int:
-        return self.counts.duplicates
-
-    @property
-    def quarantined(self) -> int:
-        return self.counts.quarantined
-
-    def line(self) -> str:
-        """One human line for logs and ``dlrpoll poll``."""
-        if self.outcome == Outcome.SKIPPED:
-            return f"{self.source}: skipped ({self.error})"
-        counts = self.counts.text()
-        if self.outcome == Outcome.ERROR:
-            return f"{self.source}: error: {self.error} ({counts})"
-        if self.outcome == Outcome.PARTIAL:
-            return f"{self.source}: partial: {self.error} ({counts})"
-        if self.outcome == Outcome.INTERRUPTED and self.error:
-            return f"{self.source}: interrupted: {self.error} ({counts})"
-        return f"{self.source}: {self.outcome} ({counts})"
-
-
-def log_result(result: PollResult) -> None:
-    """The one log line of a poll's result, at the level it deserves."""
-    level = {
-        Outcome.ERROR: logging.ERROR,
-        Outcome.PARTIAL: logging.WARNING,
-        Outcome.INTERRUPTED: logging.WARNING,
-    }.get(Outcome(result.outcome), logging.INFO)
-    c = result.counts
-    result_log.log(
-        level,
-        "poll %s",
-        result.line(),
-        extra={
-            "source": result.source,
-            "outcome": str(result.outcome),
-            "fetched": c.fetched,
-            "stored": c.stored,
-            "duplicates": c.duplicates,
-            "quarantined": c.quarantined,
-            "error": result.error,
-        },
-    )
-
-
-def in_source_terms(reason: str, source: str | None, profile: str) -> str:
-    """A parser's reason as the operator of a source reads it: the parsers speak to
-    ``dlrpoll parse`` users (``--profile``); for a configured source the fix is its
-    ``profile`` setting."""
-    if source is None or "--profile" not in reason:
-        return reason
-    return reason.replace(
-        "--profile", f'profile = "…" in the config of source {source!r}, now "{profile}"'
-    )
-
-
-class Parser:
-    """Parses journaled raw items with a source's profile and time zone; ``source`` names
-    the configured source in quarantine reasons."""
-
-    def __init__(self, profile: Profile, tz: tzinfo, source: str | None = None) -> None:
-        self.profile = profile
-        self.tz = tz
-        self.source = source
-
-    def parse(self, raw_id: int, item: RawItem) -> ParsedRaw:
-        """Receipts from one raw item, or the reason it is quarantined. Never raises."""
-        if item.parse_error is not None:
-            return ParsedRaw(raw_id, (), item.parse_error)
-        try:
-            # safe_receipts: the last check before storing, whatever parser read the item
-            receipts = parse_payload(item.payload, item.format, self.profile, self.tz)
-            return ParsedRaw(raw_id, safe_receipts(receipts))
-        except ParseError as exc:
-            return ParsedRaw(raw_id, (), in_source_terms(str(exc), self.source, self.profile.name))
-
-    def parse_all(self, entries: Sequence[tuple[int, RawItem]]) -> list[ParsedRaw]:
-        """:meth:`parse` of each ``(raw_id, item)``."""
-        return [self.parse(raw_id, item) for raw_id, item in entries]
-
-
-def parser_for(config: LoadedConfig, source: SourceConfig) -> Parser:
-    """The parser a source's items are read with: its profile and time zone."""
-    profiles = build_profiles(
-        {name: p.model_dump() for name, p in config.settings.profiles.items()}
-    )
-    return Parser(profiles[source.profile], source.tz, source.name)
 
 
 def claim_ttl(cfg: SourceConfig) -> float:
@@ -497,37 +397,3 @@ def poll_source(
     set (daemon shutdown), the poll ends after the batch it is on has been acknowledged."""
     poll = Poll(config, cfg, source, store, clock=clock, owner=owner, parser=parser, stop=stop)
     return poll.run()
-
-
-def reparse(
-    config: LoadedConfig,
-    store: Store,
-    source: str | None = None,
-    *,
-    clock: Clock = utcnow,
-    make: Callable[[SourceConfig], Source] | None = None,
-) -> Mapping[str, Counts]:
-    """Re-run the parsers over quarantined raw items; store what now parses (idempotent).
-    Records of items left on the server and containers are left alone: their reason lies
-    with the source, not the parser. ``make`` builds a configured source (default
-    :func:`dlrpoll.sources.make_source`)."""
-    from dlrpoll.sources import make_source
-
-    out: dict[str, Counts] = {}
-    sources = [config.settings.source(source)] if source else list(config.settings.sources)
-    for cfg in sources:
-        src = make(cfg) if make is not None else make_source(config, cfg)
-        skip = src.records | src.containers
-        parser = parser_for(config, cfg)
-        rows = [(r, _clear(i)) for r, _s, i in store.quarantined(cfg.name) if i.format not in skip]
-        results = parser.parse_all(rows)
-        out[cfg.name] = (
-            _counts(store.store_parsed(cfg.name, cfg.scope, results, clock()))
-            if results
-            else Counts()
-        )
-    return out
-
-
-def _clear(item: RawItem) -> RawItem:
-    return RawItem(item.remote_id, item.payload, item.format, None, item.sender, item.received_at)

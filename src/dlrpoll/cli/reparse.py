@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from dlrpoll.poller import reparse
+    from dlrpoll.reparse import reparse
     from dlrpoll.store.opening import open_store
 
     out = common.Output(args.quiet)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import random
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -223,13 +224,20 @@ class Daemon:
         """Start, serve reload requests with ``load`` until :meth:`stop`, shut down cleanly;
         the exit code (0)."""
         self.start()
+        # A signal may be delivered to any thread (the scheduler's workers included), and
+        # then nothing interrupts this thread's read: let the C-level handler write to the
+        # pipe, so the read returns and the Python handlers run here.
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.set_wakeup_fd(self._wake_w) if main else -1
         try:
             while not self.stopping.is_set():
-                os.read(self._wake_r, 512)  # until a poke: stop() or request_reload()
+                os.read(self._wake_r, 512)  # a poke (stop, reload) or a signal's byte
                 if self._reload_wanted and not self.stopping.is_set():
                     self._reload_wanted = False
                     self._reload_with(load)
         finally:
+            if main:
+                signal.set_wakeup_fd(previous)
             self.shutdown()
         return 0
 

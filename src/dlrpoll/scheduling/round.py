@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from dlrpoll.config import LoadedConfig, SourceConfig
 from dlrpoll.counts import Outcome
@@ -73,10 +73,14 @@ def poll_round(
 
     if len(sources) <= 1 or workers <= 1:
         return [one(cfg) for cfg in sources]
-    with ThreadPoolExecutor(
-        max_workers=min(workers, len(sources)), thread_name_prefix="poll"
-    ) as pool:
-        return list(pool.map(one, sources))
+    size = min(workers, len(sources))
+    with ThreadPoolExecutor(max_workers=size, thread_name_prefix="poll") as pool:
+        futures = [pool.submit(one, cfg) for cfg in sources]
+        # wait in short steps: a signal delivered to a worker thread only runs its Python
+        # handler (which sets ``stop``) when this, the main thread, next runs Python code
+        while wait(futures, timeout=0.25).not_done:
+            pass
+        return [f.result() for f in futures]
 
 
 def round_exit_code(results: Iterable[PollResult]) -> int:
