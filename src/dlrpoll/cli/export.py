@@ -37,12 +37,18 @@ def register(sub: Any) -> None:
         default="receipts",
         help="receipts (one row per receipt event, the default) or status (one row per message)",
     )
-    p.add_argument("--since", metavar="WHEN", help="only rows stored at or after WHEN")
-    p.add_argument("--until", metavar="WHEN", help="only rows stored before WHEN")
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only rows stored at or after WHEN (default: from the first)",
+    )
+    p.add_argument(
+        "--until", metavar="WHEN", help="only rows stored before WHEN (default: up to now)"
+    )
     p.add_argument(
         "--source",
         metavar="NAME",
-        help="only this source (for --what status: the source's dedupe scope)",
+        help="only this source (for --what status: the source's dedupe scope; default: all)",
     )
     p.add_argument(
         "--format",

@@ -69,7 +69,9 @@ def register(sub: Any) -> None:
         help="auto (default) detects SMPP or key/value per item, and e-mails for .eml",
     )
     parser.add_argument(
-        "--whole", action="store_true", help="each PATH is one item (JSON, XML, an e-mail)"
+        "--whole",
+        action="store_true",
+        help="each PATH is one item (JSON, XML, an e-mail; default: one item per line)",
     )
     parser.add_argument(
         "--timezone",

@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="poll only this source (repeatable)",
+        help="poll only this source (repeatable; default: every enabled source)",
     )
     common.add_metrics_option(p)
     p.set_defaults(handler=handle)
