@@ -213,7 +213,11 @@ def test_trickle_ends_within_a_bound(plain: Rig, session_bytes: dict[bool, int])
     result, elapsed = plain.poll()
     assert elapsed < BOUND + session_bytes[False] / 1024 * 0.02
     assert plain.proxy.faults_by_kind["trickle"] >= 1
-    assert result.outcome in ("ok", "error")
+    # every read returns well inside the timeout: a trickle only slows the poll, which must
+    # still fetch, store and delete everything
+    assert result.outcome == "ok", result.line()
+    assert check_promise(plain.db, plain.expected).stored == MESSAGES
+    assert plain.box.count() == 0
     plain.recovered()
 
 

@@ -12,7 +12,6 @@ from dlrpoll.config import MIN_INTERVAL_SECONDS
 from dlrpoll.scheduling import (
     FLOOR_MARGIN,
     SKIP_RETRY,
-    FloorTrigger,
     after_skip,
     is_due,
     jitter_delay,
@@ -20,6 +19,7 @@ from dlrpoll.scheduling import (
     pool_size,
     startup_offsets,
 )
+from dlrpoll.scheduling.trigger import FloorTrigger
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

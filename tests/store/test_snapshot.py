@@ -11,7 +11,7 @@ import pytest
 
 from dlrpoll.cli import main
 from dlrpoll.errors import StoreError
-from dlrpoll.store import Store
+from dlrpoll.store import Store, migrations
 from dlrpoll.store.database import Database
 from dlrpoll.store.snapshot import copy_rows
 from dlrpoll.store.tables import TABLES
@@ -84,10 +84,10 @@ def test_read_only_opening_writes_nothing_and_refuses_an_old_schema(
     store.close()
     before = db_path.read_bytes()
     with Database(f"sqlite:///{db_path}", readonly=True) as db:
-        assert db.schema_version == 3
+        assert db.schema_version == migrations.SCHEMA_VERSION
     assert db_path.read_bytes() == before
     con = sqlite3.connect(db_path)
     con.execute("PRAGMA user_version = 1")
     con.close()
-    with pytest.raises(StoreError, match="schema version 1, not 3"):
+    with pytest.raises(StoreError, match=f"schema version 1, not {migrations.SCHEMA_VERSION}"):
         Database(f"sqlite:///{db_path}", readonly=True)

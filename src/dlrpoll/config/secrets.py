@@ -136,6 +136,13 @@ def resolve_secret(value: SecretRef | str, where: str, path: Path | None) -> Sec
         file = path.parent / file
     try:
         text = file.read_text(encoding="utf-8")
+        mode = file.stat().st_mode
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read secret file {file}: {exc.strerror}") from exc
+    if mode & stat.S_IROTH:
+        # as for a literal in a world-readable config: every user of the host could read it
+        raise ConfigError(
+            f"{where}: secret file {file} is readable by every user (mode "
+            f"{stat.S_IMODE(mode):04o}); chmod o-rwx {file} (600, or 640 with a group)"
+        )
     return Secret(text.rstrip("\r\n"), f"file {file}")

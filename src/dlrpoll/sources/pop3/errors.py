@@ -41,7 +41,10 @@ def human_size(n: int) -> str:
 
 def text_of(exc: BaseException) -> str:
     """A server's answer or a library message, for an error message (no secrets in it:
-    poplib carries only the server's reply)."""
+    poplib carries only the server's reply). An OSError is its words, never a bare errno
+    such as ``(111)``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     arg = exc.args[0] if exc.args else exc
     if isinstance(arg, bytes):
         return arg.decode("utf-8", "replace").strip()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dlrpoll.config import LoadedConfig, Pop3SourceConfig, Secret, SourceConfig
-from dlrpoll.errors import SourceTLSError
+from dlrpoll.errors import SourceTimeoutError, SourceTLSError
 from dlrpoll.rawitem import RawFormat, RawItem
 from dlrpoll.sources.pop3.client import POP3, POP3_SSL, close
 from dlrpoll.sources.pop3.errors import IO_ERRORS, login_error, map_error, text_of
@@ -96,7 +96,17 @@ class Pop3Source:
             else:
                 client = POP3(cfg.host, cfg.effective_port, timeout=cfg.timeout)
         except IO_ERRORS as exc:
-            raise map_error(self.name, f"connecting to {self.where}", exc, cfg.timeout) from exc
+            err = map_error(self.name, f"connecting to {self.where}", exc, cfg.timeout)
+            if isinstance(err, SourceTimeoutError) and cfg.tls != "ssl":
+                # a POP3 server greets at once; silence is typical of a port that speaks TLS
+                # first and waits for our handshake
+                err = SourceTimeoutError(
+                    self.name,
+                    f"connecting to {self.where}: no answer within {cfg.timeout:g} s (no "
+                    f"greeting); the port may speak TLS (POP3S, usually 995): then set "
+                    f'tls = "ssl"; otherwise check the server and the network, or raise timeout',
+                )
+            raise err from exc
         try:
             if cfg.tls == "starttls":
                 self._starttls(client, ctx)
