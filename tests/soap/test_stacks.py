@@ -30,7 +30,7 @@ WORKING = [
     Flavour("7-redirect-307", redirect=307),
     Flavour("7-redirect-308", redirect=308),
     *(Flavour(f"8-{f}", framing=f) for f in ("header-charset", "bom", "utf-16", "blank-lines")),
-    *(Flavour(f"8-{f}", framing=f) for f in ("gzip", "chunked", "mtom")),
+    *(Flavour(f"8-{f}", framing=f) for f in ("gzip", "deflate", "chunked", "mtom")),
     Flavour("9-qualified-fault", faults=1),
 ]
 
