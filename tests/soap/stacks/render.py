@@ -114,10 +114,18 @@ def qualified_fault(*, soap12: bool) -> str:
 
 
 DECL = '<?xml version="1.0" encoding="{enc}"?>'
+#: framing → (the charset the HTTP Content-Type says, the one the XML declaration says and
+#: the body is in). Only the declaration reads the first two as XML; the third reads as XML
+#: both ways, differently, for any text that is not ASCII.
+CHARSET_CONFLICTS = {
+    "us-ascii-header": ("us-ascii", "utf-8"),
+    "utf-8-header-latin-1-body": ("utf-8", "iso-8859-1"),
+    "latin-1-header-utf-8-body": ("ISO-8859-1", "utf-8"),
+}
 #: framing name → what it does to the envelope on the wire
 FRAMINGS = (
     "plain", "header-charset", "bom", "utf-16", "blank-lines", "gzip", "deflate", "chunked",
-    "mtom", "gzip-bomb", "deflate-bomb",
+    "mtom", "gzip-bomb", "deflate-bomb", *CHARSET_CONFLICTS,
 )  # fmt: skip
 #: how far a ``*-bomb`` framing's body inflates: blank space inside the Body, after the items
 BOMB_MIB = 64
@@ -138,6 +146,10 @@ def frame(
         return Response(
             status, xml.encode("latin-1"), {"Content-Type": f"{ctype}; charset=ISO-8859-1"}
         )
+    if framing in CHARSET_CONFLICTS:  # the Content-Type's charset and the declaration differ
+        said, declared = CHARSET_CONFLICTS[framing]
+        data = (DECL.format(enc=declared) + xml).encode(declared)
+        return Response(status, data, {"Content-Type": f"{ctype}; charset={said}"})
     if framing == "bom":
         data = b"\xef\xbb\xbf" + (DECL.format(enc="utf-8") + xml).encode()
         return Response(status, data, {"Content-Type": ctype})
