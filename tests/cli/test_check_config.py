@@ -135,3 +135,21 @@ def test_every_command_has_help_with_an_example(
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert "examples:" in out and f"dlrpoll {command}" in out
+
+
+def test_a_missing_secret_does_not_hide_the_other_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unset secret and a database directory that does not exist: both are reported in
+    one run (the secret as a config error, exit 2; the directory as a FAILED check)."""
+    monkeypatch.delenv("DLRPOLL_TEST_CHECK_PW", raising=False)
+    text = GOOD.replace('path = "dlr.sqlite"', 'path = "no/such/dir/dlr.sqlite"')
+    code = main(["check-config", "--config", str(write(tmp_path, text))])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "sources[0].password: environment variable DLRPOLL_TEST_CHECK_PW is not set" in (
+        captured.err
+    )
+    assert any(
+        line.startswith("FAILED") and "no/such/dir" in line for line in captured.out.splitlines()
+    ), captured.out

@@ -112,7 +112,7 @@ def test_dismiss_by_reason_and_its_mistakes(
     assert "name the items" in capsys.readouterr().err
     assert main(["quarantine", "dismiss", "--source", "typo", *args]) == 2
     assert "no source named 'typo' (sources: box)" in capsys.readouterr().err
-    assert main(["quarantine", "dismiss", str(hostile), "999999", *args]) == 0
+    assert main(["quarantine", "dismiss", str(hostile), "999999", *args]) == 1
     captured = capsys.readouterr()
     assert f"dismissed 1 item(s): {hostile}" in captured.out
     assert "not quarantined or already dismissed: 999999" in captured.err

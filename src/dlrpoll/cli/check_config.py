@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from dlrpoll.cli import common
@@ -50,22 +51,41 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     from dlrpoll.checks import describe_config, run_checks
     from dlrpoll.config import default_config_path, load_config
+    from dlrpoll.errors import ConfigError
+    from dlrpoll.sources.check import Check
 
     path = default_config_path(getattr(args, "config", None))
-    config = load_config(path)  # ConfigError → every problem by key path, exit 2
+    # structural problems: every one by key path, exit 2
+    config = load_config(path, resolve_secrets=False)
+    # a secret that cannot be resolved is one more problem to list beside the others, not a
+    # reason to hide them
+    secret_problems: list[str] = []
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        secret_problems = list(exc.problems)
     chosen = [config.settings.source(n) for n in dict.fromkeys(args.source)] or None
     out = common.Output(args.quiet)
     out.info(f"config: {path}")
     for line in describe_config(config):
         out.info(line)
     out.info("")
-    checks = run_checks(config, connect=args.connect, sources=chosen)
+    checks: list[Check] = []
+    connect = args.connect and not secret_problems
+    if args.connect and secret_problems:
+        checks.append(Check(None, "connect", "skipped: the secrets below are needed to sign in"))
+    checks += run_checks(config, connect=connect, sources=chosen)
     failed = [c for c in checks if c.ok is False]
     for check in checks:
         if check.ok is False:
             out.result(check.line())
         else:
             out.info(check.line())
+    for problem in secret_problems:
+        print(f"Error: {problem}", file=sys.stderr)
+    if secret_problems:
+        # the same exit as any other config error: the poller could not start with it
+        return 2
     if failed:
         out.result(f"config has {len(failed)} problem(s): see FAILED above")
         return 1

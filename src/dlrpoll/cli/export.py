@@ -56,7 +56,7 @@ def register(sub: Any) -> None:
         default="csv",
         help="csv, jsonl, or xlsx (needs the xlsx extra and --output; default: csv)",
     )
-    p.add_argument("--output", metavar="FILE", help="write here (default: standard output)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
     p.add_argument(
         "--raw-csv",
         action="store_true",

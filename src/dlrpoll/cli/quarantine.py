@@ -140,6 +140,7 @@ def handle_dismiss(args: argparse.Namespace) -> int:
     out.info(f"dismissed {len(marked)} item(s)" + (f": {_ids(marked)}" if marked else ""))
     if missing:
         print(f"warning: not quarantined or already dismissed: {_ids(missing)}", file=sys.stderr)
+        return 1  # a typo'd id must not look like success to a script
     return 0
 
 

@@ -117,7 +117,7 @@ def load_config(
     except FileNotFoundError:
         raise ConfigError(
             f"{file}: no such config file; pass --config FILE, set {CONFIG_ENV}, "
-            f"or start from config.example.toml"
+            f"or write a commented one with `dlrpoll init FILE`"
         ) from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
