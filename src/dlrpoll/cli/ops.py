@@ -18,11 +18,12 @@ from typing import Any
 from dlrpoll.cli import common
 from dlrpoll.config import (
     LoadedConfig,
-    Pop3SourceConfig,
     SecretRef,
+    SoapSourceConfig,
     default_config_path,
     format_duration,
     load_config,
+    secret_settings,
 )
 from dlrpoll.errors import ConfigError
 from dlrpoll.metrics import MetricsWriter, render
@@ -350,9 +351,13 @@ def describe_sources(config: LoadedConfig) -> list[str]:
     lines: list[str] = []
     for cfg in config.settings.sources:
         values = cfg.model_dump(exclude={"name", "kind"})
-        if isinstance(cfg, Pop3SourceConfig):
-            values["password"] = _secret_text(config, (cfg.name, "password"), cfg.password)
-        else:
+        # every kind's secrets, wherever they sit (a password, SOAP args, an auth token's)
+        for path, written in secret_settings(cfg):
+            place = values
+            for part in path[:-1]:
+                place = place[part]
+            place[path[-1]] = _secret_text(config, (cfg.name, *path), written)
+        if isinstance(cfg, SoapSourceConfig):  # literal strings among args are masked too
             values["args"] = {
                 k: _secret_text(config, (cfg.name, "args", k), v)
                 if isinstance(v, SecretRef | str)

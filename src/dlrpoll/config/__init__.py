@@ -11,6 +11,7 @@ and which settings are secrets), ``source_base`` and one module per source kind,
 ``settings`` (the file as a whole), ``load`` (reading it).
 """
 
+from dlrpoll.config.imap import ImapSourceConfig
 from dlrpoll.config.load import (
     CONFIG_ENV,
     DEFAULT_CONFIG_NAME,
@@ -19,6 +20,7 @@ from dlrpoll.config.load import (
     load_config,
     parse_settings,
 )
+from dlrpoll.config.oauth import AuthConfig, GoogleToken, MicrosoftToken, TokenConfig
 from dlrpoll.config.pop3 import Pop3SourceConfig
 from dlrpoll.config.secrets import Secret, SecretRef, SecretValue, describe, secret_settings
 from dlrpoll.config.settings import (
@@ -44,13 +46,17 @@ from dlrpoll.errors import ConfigError
 
 __all__ = [
     "CONFIG_ENV",
+    "AuthConfig",
     "DEFAULT_CONFIG_NAME",
     "MIN_INTERVAL_SECONDS",
     "SOURCE_KINDS",
     "ConfigError",
     "DatabaseConfig",
     "Duration",
+    "GoogleToken",
+    "ImapSourceConfig",
     "LoadedConfig",
+    "MicrosoftToken",
     "Pop3SourceConfig",
     "ProfileConfig",
     "Secret",
@@ -61,6 +67,7 @@ __all__ = [
     "SoapSourceConfig",
     "SourceBase",
     "SourceConfig",
+    "TokenConfig",
     "check_profiles",
     "default_config_path",
     "describe",
