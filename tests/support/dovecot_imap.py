@@ -191,7 +191,8 @@ passdb {{
 }}
 userdb {{
   driver = static
-  args = uid={uid} gid={gid} home={root}/mail/%u
+  # allow_all_users: doveadm's user lookups need no passdb
+  args = uid={uid} gid={gid} home={root}/mail/%u allow_all_users=yes
 }}
 service anvil {{
   unix_listener anvil-auth-penalty {{

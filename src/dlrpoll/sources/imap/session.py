@@ -236,15 +236,15 @@ class ImapSession:
         return data, failed
 
     def _held(self, uid: int, why: str) -> str:
-        text = f"UID {uid} in {self._cfg.folder} {why}; it stays on the server"
+        text = f"UID {uid} in {self._cfg.folder} {why}"
         log.warning("source %s: %s", self.name, text)
         return text
 
     def _unreadable(self, uid: int, reason: str) -> str:
         return self._held(
             uid,
-            f"could not be fetched ({reason}); the server's log may say why (a damaged "
-            "message?); it is tried again at every poll until it is readable or removed",
+            f"could not be fetched ({reason}); it stays on the server and is tried again at "
+            "every poll; the server's log may say why (a damaged message?)",
         )
 
     def _bodies(self, chunk: Sequence[int]) -> tuple[list[RawItem], list[str]]:
@@ -280,8 +280,9 @@ class ImapSession:
                     log.info("source %s: UID %d is gone (expunged meanwhile)", self.name, uid)
                 elif size > cfg.max_size:
                     held.append(self._held(uid, (
-                        f"is {format_size(size)}, over max_size {format_size(cfg.max_size)}; "
-                        f"raise max_size to fetch it, or move it out of {cfg.folder}"
+                        f"is {format_size(size)}, over max_size {format_size(cfg.max_size)}; it "
+                        f"stays on the server: raise max_size to fetch it, or move it out of "
+                        f"{cfg.folder}"
                     )))  # fmt: skip
                 else:
                     sizes[uid] = size
