@@ -20,6 +20,7 @@ import requests
 from dlrpoll.config.oauth import GoogleToken
 from dlrpoll.config.secrets import Secret
 from dlrpoll.errors import ConfigError, SourceAuthError, SourceConnectError, SourceTimeoutError
+from dlrpoll.sources.oauth.http import TokenSession
 from dlrpoll.sources.oauth.tokens import AccessToken
 
 __all__ = ["GoogleTokenSource"]
@@ -53,10 +54,7 @@ class GoogleTokenSource:
         self.source = source
         self.timeout = timeout
         self._transport = google_requests
-        session = requests.Session()
-        if cfg.ca_file:
-            session.verify = cfg.ca_file
-        self._session = session
+        self._session = TokenSession(cfg.ca_file, timeout)
         self._creds: Any
         if cfg.service_account_file is not None:
             self.description = f"Google service account {cfg.service_account_file} as {subject}"
@@ -84,23 +82,11 @@ class GoogleTokenSource:
                 scopes=cfg.scopes,
             )
 
-    def _request(self) -> Any:
-        """google-auth's request with our timeout (it calls without one, and then waits
-        120 s); any callable of this shape serves as its transport."""
-        timeout = self.timeout
-        base = self._transport.Request(self._session)
-
-        def request(url: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
-            kwargs["timeout"] = timeout
-            return base(url, method, *args, **kwargs)
-
-        return request
-
     def fetch(self, now: float) -> AccessToken:
         from google.auth import exceptions
 
         try:
-            self._creds.refresh(self._request())
+            self._creds.refresh(self._transport.Request(self._session))
         except exceptions.RefreshError as exc:
             reason = str(exc.args[0]) if exc.args else str(exc)
             raise SourceAuthError(

@@ -29,6 +29,7 @@ from dlrpoll.errors import (
     SourceConnectError,
     SourceTimeoutError,
 )
+from dlrpoll.sources.oauth.http import TokenSession
 from dlrpoll.sources.oauth.tokens import AccessToken
 
 __all__ = ["MicrosoftTokenSource"]
@@ -89,32 +90,40 @@ class MicrosoftTokenSource:
             client_credential = _certificate(credential.reveal())
             if cfg.certificate_thumbprint:
                 client_credential["thumbprint"] = cfg.certificate_thumbprint
-        authority = f"{cfg.authority_host.rstrip('/')}/{cfg.tenant}"
-        session = requests.Session()
-        if cfg.ca_file:
-            session.verify = cfg.ca_file
-        try:
-            self._app = msal.ConfidentialClientApplication(
-                cfg.client_id,
-                client_credential=client_credential,
-                authority=authority,
-                http_client=session,
-                timeout=timeout,
-                # the authority is the configured one: no lookup of Microsoft's instance list
-                # (a sovereign cloud or a test's endpoint is not on it)
-                instance_discovery=False,
-            )
-        except ValueError as exc:
-            # msal refuses a certificate it cannot load, or an authority it cannot read
-            raise SourceAuthError(
-                source, f"{self.description}: {exc}; check certificate and authority_host"
-            ) from exc
+        self._msal = msal
+        self._credential = client_credential
+        self._app: Any = None
+
+    def _application(self) -> Any:
+        """msal's app, made at the first fetch: making it reads the tenant's discovery
+        document over the network, which belongs in a poll, not in setting up a source."""
+        if self._app is None:
+            cfg = self.cfg
+            try:
+                self._app = self._msal.ConfidentialClientApplication(
+                    cfg.client_id,
+                    client_credential=self._credential,
+                    authority=f"{cfg.authority_host.rstrip('/')}/{cfg.tenant}",
+                    http_client=TokenSession(cfg.ca_file, self.timeout),
+                    # the authority is the configured one: no lookup of Microsoft's list of
+                    # instances (a sovereign cloud or a test's endpoint is not on it)
+                    instance_discovery=False,
+                )
+            except ValueError as exc:
+                # msal's tenant discovery ("Unable to get authority configuration for …"), or
+                # a certificate it cannot load
+                raise SourceAuthError(
+                    self.source,
+                    f"{self.description}: {exc}; check tenant, authority_host and certificate",
+                ) from exc
+        return self._app
 
     def fetch(self, now: float) -> AccessToken:
-        # our cache decides when a new token is due; msal would hand back its own copy
-        self._app.remove_tokens_for_client()
         try:
-            result = self._app.acquire_token_for_client(scopes=[self.cfg.scope])
+            app = self._application()
+            # our cache decides when a new token is due; msal would hand back its own copy
+            app.remove_tokens_for_client()
+            result = app.acquire_token_for_client(scopes=[self.cfg.scope])
         except requests.Timeout as exc:
             raise SourceTimeoutError(
                 self.source, f"{self.description}: no answer within {self.timeout:g} s"
@@ -124,11 +133,6 @@ class MicrosoftTokenSource:
                 self.source,
                 f"{self.description}: cannot reach {self.cfg.authority_host} ({exc}); check "
                 "the network, a proxy, or ca_file",
-            ) from exc
-        except ValueError as exc:
-            # msal's tenant discovery: "Unable to get authority configuration for …"
-            raise SourceAuthError(
-                self.source, f"{self.description}: {exc}; check tenant and authority_host"
             ) from exc
         token = result.get("access_token") if isinstance(result, dict) else None
         if not isinstance(token, str):
