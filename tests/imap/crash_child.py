@@ -2,9 +2,9 @@
 announces each moment worth dying at, so the parent can SIGKILL it there.
 
 The test forks it (:func:`main` with a pipe). Markers, one per line, written before the step
-they name (``journaled`` just after): ``fetch`` (a UID FETCH of bodies about to go out),
-``journaled`` (a batch committed), ``ack`` (the MOVE about to go out), ``logout``, and
-``poll OUTCOME fetched=N`` (a poll finished).
+they name (``journaled`` just after): ``fetch`` (a UID FETCH of bodies about to go out, ahead
+of its batch), ``journaled`` (a batch committed), ``ack`` (the MOVE about to go out),
+``logout``, and ``poll OUTCOME fetched=N`` (a poll finished).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dlrpoll.config import DatabaseConfig, ImapSourceConfig, LoadedConfig, Secre
 from dlrpoll.poller import poll_source
 from dlrpoll.sources import Batch
 from dlrpoll.sources.imap import ImapSource
+from dlrpoll.sources.imap.pipeline import Pipeline
 from dlrpoll.sources.imap.session import ImapSession
 from dlrpoll.sources.retry import RetryPolicy
 from dlrpoll.store import Store
@@ -31,14 +32,13 @@ def mark(what: str) -> None:
 
 
 def instrument() -> None:
-    fetch_once = ImapSession._fetch_once
+    send_fetch = Pipeline.send_fetch
 
-    def fetch_marked(self: ImapSession, uids: Sequence[int], attrs: list[str]) -> Any:
-        if "BODY.PEEK[]" in attrs:
-            mark("fetch")
-        return fetch_once(self, uids, attrs)
+    def fetch_marked(self: Pipeline, uids: Sequence[int], attrs: Sequence[str]) -> str:
+        mark("fetch")
+        return send_fetch(self, uids, attrs)
 
-    ImapSession._fetch_once = fetch_marked  # type: ignore[method-assign]
+    Pipeline.send_fetch = fetch_marked  # type: ignore[method-assign]
 
     journal = Store.journal
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from imapclient import exceptions as imap_exc
 
 from dlrpoll.config import ImapSourceConfig, format_size
 from dlrpoll.errors import SourceError, SourceProtocolError
@@ -15,39 +16,26 @@ from dlrpoll.rawitem import RawFormat, RawItem
 from dlrpoll.sources.base import Batch, KnownIds
 from dlrpoll.sources.imap.client import Connection, logout
 from dlrpoll.sources.imap.errors import IO_ERRORS, broken, map_error, server_text
-from dlrpoll.sources.imap.uids import by_bytes, remote_id, uid_set, windows
+from dlrpoll.sources.imap.pipeline import Pipeline
+from dlrpoll.sources.imap.plan import Ack, Classify, Limits, Sizes, Unit, plan
+from dlrpoll.sources.imap.uids import remote_id, uid_set
 
 __all__ = ["ImapSession"]
 
 log = logging.getLogger(__name__)
 
-#: A batch holds at most this many bytes of messages (by RFC822.SIZE), whatever fetch_batch.
-BATCH_BYTES = 16 * 1024 * 1024
 #: UIDs per ``UID SEARCH``: keeps each answer line far below imaplib's 1 MB line limit.
 SEARCH_SPAN = 50_000
 #: Messages in a row the server fails to return before the fault is taken to be the server's
 #: or the network's, not a message's: the poll then ends with that error.
 MAX_FAILURES = 3
-
-SEEN = b"\\Seen"
-DELETED = b"\\Deleted"
+#: What is fetched of each message: the size again (the server's word, checked against
+#: max_size before anything is journaled) and the whole message without setting \Seen.
+FETCH = ["RFC822.SIZE", "BODY.PEEK[]"]
 
 #: UIDVALIDITY last seen per mailbox folder, in this process (to notice a change).
 _last_uidvalidity: dict[tuple[str, str, int, str, str], int] = {}
 _last_lock = threading.Lock()
-
-
-@dataclass
-class _Ack:
-    """What to do to the server for one batch: act per ``after_store`` on ``uids``; under
-    the copy-and-expunge fallback, ``expunge`` holds journaled messages copied already
-    (marked ``\\Deleted`` by an earlier, interrupted poll) that only need expunging."""
-
-    uids: list[int] = field(default_factory=list)
-    expunge: list[int] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.uids or self.expunge)
 
 
 class ImapSession:
@@ -61,9 +49,12 @@ class ImapSession:
         self.name = cfg.name
         self._cfg = cfg
         self._client = conn.client
+        self._pipe = Pipeline(conn.client)
         self._reconnect = reconnect
         self._policy = cfg.after_store
-        self._move = "MOVE" in conn.caps
+        self._limits = Limits(
+            cfg.after_store, cfg.fetch_batch, cfg.max_messages, cfg.max_size, "MOVE" in conn.caps
+        )
         self._check_policy(conn.caps)
         self.uidvalidity, self._info = self._select()
         #: (old, new) when this session found the folder's UIDVALIDITY changed
@@ -157,35 +148,97 @@ class ImapSession:
             raise self._error(f"making sure folder {dest!r} (move_to) exists", exc) from exc
 
     # -- listing ---------------------------------------------------------------------------
-    def _search(self, criteria: Any) -> list[int]:
+    def _search(self, *criteria: Any) -> list[int]:
+        """``UID SEARCH`` over the whole folder, in spans of :data:`SEARCH_SPAN` UIDs."""
         try:
-            return [int(u) for u in self._client.search(criteria)]
+            return self._search_raw(*criteria)
         except IO_ERRORS as exc:
-            raise self._error(f"UID SEARCH {criteria} in {self._cfg.folder!r}", exc) from exc
+            raise self._error(f"UID SEARCH {' '.join(map(str, criteria)) or 'ALL'}", exc) from exc
 
-    def _all_uids(self) -> list[int]:
+    def _search_raw(self, *criteria: Any) -> list[int]:
         if not self._info.get(b"EXISTS"):
             return []
         uidnext = self._info.get(b"UIDNEXT")
+        spans: list[list[Any]] = [list(criteria) or ["ALL"]]
         if isinstance(uidnext, int) and uidnext > SEARCH_SPAN:
-            found: list[int] = []
-            for low in range(1, uidnext, SEARCH_SPAN):
-                found += self._search(["UID", f"{low}:{low + SEARCH_SPAN - 1}"])
-        else:
-            found = self._search("ALL")
-        return sorted(set(found))
+            spans = [
+                ["UID", f"{low}:{low + SEARCH_SPAN - 1}", *criteria]
+                for low in range(1, uidnext, SEARCH_SPAN)
+            ]
+        found: set[int] = set()
+        for span in spans:
+            found.update(int(u) for u in self._client.search(span))
+        return sorted(found)
+
+    def _plan(self, known: KnownIds) -> Iterator[Unit]:
+        uids = self._search()
+        log.debug("source %s: %d message(s) in %s", self.name, len(uids), self._cfg.folder)
+        if not uids:
+            return iter(())
+        flag, fallback = self._policy == "flag", self._policy == "move" and not self._limits.move
+        return plan(
+            uids,
+            known,
+            self.uidvalidity,
+            self._limits,
+            classify=self._classifier(),
+            unseen=set(self._search("UNSEEN")) if flag else set(),
+            deleted=set(self._search("DELETED")) if fallback else set(),
+            source=self.name,
+        )
+
+    def _classifier(self) -> Classify:
+        """How to learn new messages' sizes (RFC822.SIZE, the server's count): two UID
+        SEARCH LARGER for the whole folder, or, when the server cannot search by size (it
+        must read a damaged message to know its size), UID FETCH RFC822.SIZE per window, in
+        which an unreadable message costs only itself."""
+        limits = self._limits
+        try:
+            oversize = set(self._search_raw("LARGER", limits.max_size))
+            large: set[int] = set()
+            if limits.max_size > limits.small:
+                large = set(self._search_raw("LARGER", limits.small))
+        except IO_ERRORS as exc:
+            log.info(
+                "source %s: the server could not search by size (%s); asking each window's "
+                "sizes instead",
+                self.name,
+                server_text(exc),
+            )
+            self._recover(exc)  # some servers hang up on a message they cannot read
+            return self._sizes_by_fetch
+
+        def by_search(uids: list[int]) -> Sizes:
+            return Sizes({u for u in uids if u in oversize}, {u for u in uids if u in large})
+
+        return by_search
+
+    def _sizes_by_fetch(self, uids: list[int]) -> Sizes:
+        data, failed = self._fetch_now(uids, ["RFC822.SIZE"])
+        sizes = Sizes(unreadable=failed)
+        for uid in uids:
+            size = data.get(uid, {}).get(b"RFC822.SIZE")
+            if isinstance(size, int) and size > self._limits.max_size:
+                sizes.oversize.add(uid)
+            elif isinstance(size, int) and size > self._limits.small:
+                sizes.large.add(uid)
+        return sizes
 
     # -- fetching --------------------------------------------------------------------------
     def _recover(self, exc: BaseException) -> None:
-        """After a failed command: sign in again if the connection is gone."""
+        """After a failed command: sign in again if the connection is gone. Whatever was
+        sent and not answered on the old connection is forgotten: acknowledgements it may
+        not have carried out are repeated by the next poll (their messages are journaled)."""
         if not broken(exc):
             return
         log.info("source %s: connection lost (%s); signing in again", self.name, server_text(exc))
+        self._pipe.abandon()
         try:
             self._client.shutdown()
         except IO_ERRORS:
             pass
         self._client = self._reconnect().client
+        self._pipe = Pipeline(self._client)
         before = self.uidvalidity
         self.uidvalidity, self._info = self._select()
         if self.uidvalidity != before:
@@ -196,44 +249,85 @@ class ImapSession:
                 "poll",
             )
 
-    def _fetch_once(self, uids: Sequence[int], attrs: list[str]) -> dict[int, dict[bytes, Any]]:
-        # a failed command leaves its untagged FETCHes behind: never take them for this one's
-        self._client._imap.untagged_responses.pop("FETCH", None)
-        data: dict[int, dict[bytes, Any]] = self._client.fetch(list(uids), attrs)
-        return data
+    def _send(self, unit: Unit | None) -> str | None:
+        """Send the fetch of ``unit`` ahead; its answer is read by :meth:`_receive`."""
+        if unit is None or not unit.fetch:
+            return None
+        try:
+            return self._pipe.send_fetch(unit.fetch, FETCH)
+        except IO_ERRORS as exc:
+            self._recover(exc)
+            return None  # _receive fetches them one by one
 
-    def _fetch(
+    def _fetch_now(
         self, uids: Sequence[int], attrs: list[str]
     ) -> tuple[dict[int, dict[bytes, Any]], dict[int, str]]:
-        """``UID FETCH`` of ``attrs`` for ``uids``: the answers, and the messages the server
-        failed to return with its reason. When the whole command fails, the messages are
-        fetched one at a time (signing in again where the server hung up), so one bad message
-        costs only itself; :data:`MAX_FAILURES` failures in a row end the poll."""
-        what = f"UID FETCH {' '.join(attrs)} of {len(uids)} message(s)"
+        """``UID FETCH attrs`` of ``uids`` and wait: the answers, and the UIDs the server
+        failed to return with its reason."""
         try:
-            return self._fetch_once(uids, attrs), {}
+            return self._pipe.receive_fetch(self._pipe.send_fetch(uids, attrs), uids), {}
         except IO_ERRORS as exc:
-            log.warning(
-                "source %s: %s failed (%s); fetching them one at a time",
-                self.name,
-                what,
-                server_text(exc),
-            )
-            self._recover(exc)
+            return self._one_by_one(uids, exc, attrs)
+
+    def _one_by_one(
+        self, uids: Sequence[int], first: BaseException, attrs: list[str] = FETCH
+    ) -> tuple[dict[int, dict[bytes, Any]], dict[int, str]]:
+        """Fetch ``uids`` one at a time after ``first`` failed the batch (signing in again
+        where the server hung up), so one bad message costs only itself;
+        :data:`MAX_FAILURES` failures in a row end the poll."""
+        log.warning(
+            "source %s: UID FETCH of %d message(s) failed (%s); fetching them one at a time",
+            self.name,
+            len(uids),
+            server_text(first),
+        )
+        self._recover(first)
         data: dict[int, dict[bytes, Any]] = {}
         failed: dict[int, str] = {}
         streak = 0
         for uid in uids:
             try:
-                data.update(self._fetch_once([uid], attrs))
+                data.update(self._pipe.receive_fetch(self._pipe.send_fetch([uid], attrs), [uid]))
                 streak = 0
             except IO_ERRORS as exc:
                 failed[uid] = server_text(exc)
                 streak += 1
                 if streak >= MAX_FAILURES:
-                    raise self._error(f"{what} ({streak} in a row failed)", exc) from exc
+                    raise self._error(
+                        f"UID FETCH ({streak} messages in a row failed)", exc
+                    ) from exc
                 self._recover(exc)
         return data, failed
+
+    def _receive(self, unit: Unit, tag: str | None) -> tuple[list[RawItem], list[str]]:
+        if not unit.fetch:
+            return [], []
+        failed: dict[int, str] = {}
+        try:
+            if tag is None:
+                raise SourceProtocolError(self.name, "the fetch could not be sent")
+            data = self._pipe.receive_fetch(tag, unit.fetch)
+        except (OSError, imap_exc.IMAPClientError, SourceProtocolError) as exc:
+            data, failed = self._one_by_one(unit.fetch, exc)
+        items: list[RawItem] = []
+        held: list[str] = []
+        max_size = self._cfg.max_size
+        for uid in unit.fetch:
+            got = data.get(uid)
+            if uid in failed:
+                held.append(self._unreadable(uid, failed[uid]))
+            elif got is None:
+                log.info("source %s: UID %d is gone (expunged meanwhile)", self.name, uid)
+            elif not isinstance(got.get(b"BODY[]"), bytes):
+                held.append(self._unreadable(uid, "the server returned no body for it"))
+            elif int(got.get(b"RFC822.SIZE") or 0) > max_size:
+                held.append(self._oversize(uid, int(got[b"RFC822.SIZE"])))
+            else:
+                body: bytes = got[b"BODY[]"]
+                items.append(
+                    RawItem(remote_id(self.uidvalidity, uid), body, RawFormat.EMAIL, ack=uid)
+                )
+        return items, held
 
     def _held(self, uid: int, why: str) -> str:
         text = f"UID {uid} in {self._cfg.folder} {why}"
@@ -247,132 +341,120 @@ class ImapSession:
             "every poll; the server's log may say why (a damaged message?)",
         )
 
-    def _bodies(self, chunk: Sequence[int]) -> tuple[list[RawItem], list[str]]:
-        data, failed = self._fetch(chunk, ["BODY.PEEK[]"])
-        items: list[RawItem] = []
-        held: list[str] = []
-        for uid in chunk:
-            if uid in failed:
-                held.append(self._unreadable(uid, failed[uid]))
-                continue
-            body = data.get(uid, {}).get(b"BODY[]")
-            if not isinstance(body, bytes):
-                held.append(self._unreadable(uid, "the server listed it but returned no body"))
-                continue
-            items.append(RawItem(remote_id(self.uidvalidity, uid), body, RawFormat.EMAIL, ack=uid))
-        return items, held
-
-    def _window(self, new: list[int], old: list[str], ack_old: _Ack) -> Iterator[Batch]:
-        """The batches of one window: its new messages fetched (a batch per
-        :data:`BATCH_BYTES`), the first batch also carrying the window's journaled messages
-        to acknowledge and its oversize ones."""
+    def _oversize(self, uid: int, size: int | None) -> str:
         cfg = self._cfg
-        held: list[str] = []
-        chunks: list[list[int]] = []
-        if new:
-            answers, failed = self._fetch(new, ["RFC822.SIZE"])
-            sizes: dict[int, int] = {}
-            for uid in new:
-                size = answers.get(uid, {}).get(b"RFC822.SIZE")
+        what = f"is {format_size(size)}" if size is not None else "is larger than"
+        return self._held(
+            uid,
+            f"{what}, over max_size {format_size(cfg.max_size)}; it stays on the server: raise "
+            f"max_size to fetch it, or move it out of {cfg.folder}",
+        )
+
+    def _left_alone(self, unit: Unit | None) -> list[str]:
+        """Describe a unit's oversize messages (with their exact sizes: one small fetch,
+        rare) and unreadable ones."""
+        if unit is None:
+            return []
+        held = [self._unreadable(u, why) for u, why in unit.unreadable.items()]
+        if unit.oversize:
+            data, failed = self._fetch_now(unit.oversize, ["RFC822.SIZE"])
+            for uid in unit.oversize:
                 if uid in failed:
                     held.append(self._unreadable(uid, failed[uid]))
-                elif not isinstance(size, int):
-                    log.info("source %s: UID %d is gone (expunged meanwhile)", self.name, uid)
-                elif size > cfg.max_size:
-                    held.append(self._held(uid, (
-                        f"is {format_size(size)}, over max_size {format_size(cfg.max_size)}; it "
-                        f"stays on the server: raise max_size to fetch it, or move it out of "
-                        f"{cfg.folder}"
-                    )))  # fmt: skip
                 else:
-                    sizes[uid] = size
-            chunks = list(by_bytes(list(sizes), sizes, BATCH_BYTES))
-        first = True
-        for chunk in chunks or [[]]:
-            items, bad = self._bodies(chunk) if chunk else ([], [])
-            ack = _Ack([int(i.ack) for i in items])
-            batch = Batch(items=items, held=bad, ack=ack)
-            if first:
-                ack.uids += ack_old.uids
-                ack.expunge += ack_old.expunge
-                batch.known, batch.held = old, held + bad
-                first = False
-            if batch.items or batch.held or ack:
-                yield batch
-
-    def _old_to_ack(self, old: list[int], unseen: set[int], deleted: set[int]) -> _Ack:
-        policy = self._policy
-        if policy == "keep":
-            return _Ack()
-        if policy == "flag":
-            return _Ack([u for u in old if u in unseen])
-        if policy == "move" and not self._move:
-            return _Ack([u for u in old if u not in deleted], [u for u in old if u in deleted])
-        return _Ack(list(old))
+                    held.append(self._oversize(uid, data.get(uid, {}).get(b"RFC822.SIZE")))
+        return held
 
     def batches(self, known: KnownIds) -> Iterator[Batch]:
         """New messages in batches, oldest first, each batch also naming the window's
         journaled messages still to acknowledge (``Batch.known``); oversize and unreadable
-        messages go to ``Batch.held``."""
-        cfg = self._cfg
-        uids = self._all_uids()
-        log.debug("source %s: %d message(s) in %s", self.name, len(uids), cfg.folder)
-        unseen = set(self._search("UNSEEN")) if uids and self._policy == "flag" else set()
-        fallback = self._policy == "move" and not self._move
-        deleted = set(self._search("DELETED")) if uids and fallback else set()
-        budget = cfg.max_messages
-        told = False
-        for window in windows(uids, cfg.fetch_batch):
-            if budget <= 0 and self._policy == "keep":
-                break  # no new message may be fetched, and journaled ones need nothing
-            ids = {remote_id(self.uidvalidity, u): u for u in window}
-            journaled = known(list(ids))
-            old = [u for rid, u in ids.items() if rid in journaled]
-            new = [u for rid, u in ids.items() if rid not in journaled]
-            if len(new) > budget:
-                if not told:
-                    log.info(
-                        "source %s: max_messages (%d) reached; the rest waits for the next poll",
-                        self.name,
-                        cfg.max_messages,
-                    )
-                    told = True
-                new = new[:budget]
-            budget -= len(new)
-            ack_old = self._old_to_ack(old, unseen, deleted)
-            yield from self._window(new, [remote_id(self.uidvalidity, u) for u in old], ack_old)
+        messages go to ``Batch.held``. The next batch's fetch is sent before this one is
+        handed over (see :mod:`dlrpoll.sources.imap.pipeline`)."""
+        units = self._plan(known)
+        unit = next(units, None)
+        held = self._left_alone(unit)
+        tag = self._send(unit)
+        while unit is not None:
+            items, bad = self._receive(unit, tag)
+            self._settle(wait=False)
+            after = next(units, None)
+            held_after = self._left_alone(after)
+            tag = self._send(after)
+            yield Batch(
+                items=items,
+                known=unit.known,
+                held=held + bad,
+                ack=Ack([int(i.ack) for i in items] + unit.ack.uids, unit.ack.expunge),
+            )
+            unit, held = after, held_after
 
     # -- acknowledging and ending ----------------------------------------------------------
+    def _settle(self, *, wait: bool) -> None:
+        try:
+            refused = self._pipe.settle(wait=wait)
+        except IO_ERRORS as exc:
+            raise self._error("reading the answers to after_store commands", exc) from exc
+        if refused:
+            what, text = refused[0]
+            raise SourceProtocolError(
+                self.name,
+                f"{what} refused by the server ({text}); those messages are journaled and "
+                "the next poll tries again",
+            )
+
     def acknowledge(self, batch: Batch) -> None:
         """Act per ``after_store`` on the batch's messages. The poller calls this only after
         every item of the batch is committed to the journal, and the batch names only
-        messages journaled whole (fetched in this session, or found in the journal)."""
+        messages journaled whole (fetched in this session, or found in the journal). MOVE
+        and the \\Seen STORE are sent without waiting (their answers are read with the next
+        exchange); the copy fallback waits for each step, as each depends on the last."""
         ack = batch.ack
-        if not isinstance(ack, _Ack) or not ack or self._policy == "keep":
+        if not isinstance(ack, Ack) or not ack or self._policy == "keep":
             return
-        cfg, client = self._cfg, self._client
+        cfg = self._cfg
         what = f'after_store = "{self._policy}" of {len(ack.uids) + len(ack.expunge)} message(s)'
         try:
             if self._policy == "flag":
-                client.add_flags(uid_set(ack.uids), [SEEN], silent=True)
-            elif self._policy == "move" and self._move:
-                client.move(uid_set(ack.uids), cfg.move_to)
+                self._pipe.send_ack(what, "STORE", uid_set(ack.uids), "+FLAGS.SILENT", r"(\Seen)")
+            elif self._policy == "move" and self._limits.move:
+                assert cfg.move_to is not None
+                self._pipe.send_ack(what, "MOVE", uid_set(ack.uids), self._pipe.folder(cfg.move_to))
             else:
-                if self._policy == "move" and ack.uids:
-                    client.copy(uid_set(ack.uids), cfg.move_to)
+                # copy, then \Deleted, then UID EXPUNGE of exactly these: each step only once
+                # the one before succeeded
+                self._settle(wait=True)
                 both = uid_set(ack.uids + ack.expunge)
-                client.add_flags(both, [DELETED], silent=True)
-                client.uid_expunge(both)
+                steps: list[tuple[str, tuple[str | bytes, ...]]] = [
+                    ("STORE", (both, "+FLAGS.SILENT", r"(\Deleted)")),
+                    ("EXPUNGE", (both,)),
+                ]
+                if self._policy == "move" and ack.uids:
+                    assert cfg.move_to is not None
+                    steps.insert(0, ("COPY", (uid_set(ack.uids), self._pipe.folder(cfg.move_to))))
+                for command, args in steps:
+                    refused = self._pipe.run(command, *args)
+                    if refused is not None:
+                        raise SourceProtocolError(
+                            self.name,
+                            f"{what}: UID {command} refused by the server ({refused}); those "
+                            "messages are journaled and the next poll tries again",
+                        )
         except IO_ERRORS as exc:
-            raise self._error(
-                f"{what} (they are journaled; the next poll tries again)", exc
-            ) from exc
+            what += " (they are journaled; the next poll tries again)"
+            raise self._error(what, exc) from exc
 
     def quit(self) -> None:
-        """End the session (``LOGOUT``)."""
-        logout(self._client)
+        """Read the answers still due (a refused MOVE is an error), then ``LOGOUT``."""
+        try:
+            self._settle(wait=True)
+        finally:
+            logout(self._client)
 
     def abort(self) -> None:
-        """End after an error. Every action already taken was on journaled messages; IMAP
-        applies them as they come, so there is nothing to take back."""
+        """End after an error. Every action taken was on journaled messages, and IMAP applies
+        them as they come: there is nothing to take back."""
+        try:
+            self._pipe.settle(wait=True)
+        except IO_ERRORS:
+            pass
         logout(self._client)
