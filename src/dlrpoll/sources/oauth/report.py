@@ -123,7 +123,8 @@ def refusal_hints(signin: OAuthSignIn, protocol: str, username: str) -> list[str
         "knows the app: New-ServicePrincipal -AppId "
         f"{app} -ObjectId <object ID of its Enterprise application>",
         f"... and the mailbox is given to it: Add-MailboxPermission -Identity {username} "
-        "-User <the service principal's ID> -AccessRights FullAccess",
+        "-User <that object ID> -AccessRights FullAccess (the Enterprise application's object "
+        "ID, not the app registration's)",
         f"... and {protocol.upper()} is enabled for the mailbox (Set-CASMailbox "
         f"{'-ImapEnabled' if protocol == 'imap' else '-PopEnabled'} $true); changes can take "
         "up to an hour to apply",
