@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dlrpoll.sources.imap.session import ImapSession
+from dlrpoll.sources.imap import session as session_module
 from tests.imap.conftest import Poller, make_poller
 from tests.support.dovecot import receipt_email
 from tests.support.dovecot_imap import DovecotImap, ImapMailbox
@@ -60,7 +60,7 @@ def test_a_refused_move_is_an_error_and_the_next_poll_finishes_it(
     poller = make_poller(mailbox, tmp_path, fetch_batch=3)
     # the destination is not created: the server answers the pipelined MOVEs with NO
     with monkeypatch.context() as patch:
-        patch.setattr(ImapSession, "_ensure_folder", lambda self: None)
+        patch.setattr(session_module, "ensure_move_to", lambda client, cfg: None)
         failed = poller.poll()
     assert failed.outcome == "error"
     assert 'after_store = "move" of 3 message(s) refused by the server' in str(failed.error)

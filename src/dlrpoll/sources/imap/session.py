@@ -4,7 +4,6 @@ journaled messages (see :mod:`dlrpoll.sources.imap` for the order and the safety
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from dlrpoll.rawitem import RawFormat, RawItem
 from dlrpoll.sources.base import Batch, KnownIds
 from dlrpoll.sources.imap.client import Connection, logout
 from dlrpoll.sources.imap.errors import IO_ERRORS, broken, map_error, server_text
+from dlrpoll.sources.imap.folder import check_policy, ensure_move_to, note_uidvalidity, select
 from dlrpoll.sources.imap.pipeline import Pipeline
 from dlrpoll.sources.imap.plan import Ack, Classify, Limits, Sizes, Unit, plan
 from dlrpoll.sources.imap.uids import remote_id, uid_set
@@ -32,10 +32,6 @@ MAX_FAILURES = 3
 #: What is fetched of each message: the size again (the server's word, checked against
 #: max_size before anything is journaled) and the whole message without setting \Seen.
 FETCH = ["RFC822.SIZE", "BODY.PEEK[]"]
-
-#: UIDVALIDITY last seen per mailbox folder, in this process (to notice a change).
-_last_uidvalidity: dict[tuple[str, str, int, str, str], int] = {}
-_last_lock = threading.Lock()
 
 
 class ImapSession:
@@ -55,97 +51,15 @@ class ImapSession:
         self._limits = Limits(
             cfg.after_store, cfg.fetch_batch, cfg.max_messages, cfg.max_size, "MOVE" in conn.caps
         )
-        self._check_policy(conn.caps)
-        self.uidvalidity, self._info = self._select()
+        check_policy(cfg, conn.caps)
+        self.uidvalidity, self._info = select(self._client, cfg)
         #: (old, new) when this session found the folder's UIDVALIDITY changed
-        self.uidvalidity_changed: tuple[int, int] | None = self._note_uidvalidity()
+        self.uidvalidity_changed = note_uidvalidity(cfg, self.uidvalidity)
         if self._policy == "move":
-            self._ensure_folder()
+            ensure_move_to(self._client, cfg)
 
-    # -- setting up ------------------------------------------------------------------------
     def _error(self, what: str, exc: BaseException) -> SourceError:
         return map_error(self.name, what, exc, self._cfg.timeout)
-
-    def _check_policy(self, caps: frozenset[str]) -> None:
-        policy = self._policy
-        if policy == "move" and ("MOVE" in caps or "UIDPLUS" in caps):
-            return
-        if policy == "delete" and "UIDPLUS" in caps:
-            return
-        if policy in ("move", "delete"):
-            need = "MOVE or UIDPLUS" if policy == "move" else "UIDPLUS"
-            raise SourceProtocolError(
-                self.name,
-                f'after_store = "{policy}" needs {need}, which {self._cfg.host} does not '
-                "offer: without UIDPLUS's UID EXPUNGE, removing messages would also remove any "
-                "other message marked \\Deleted in the folder, including ones dlrpoll has not "
-                'journaled. Nothing was fetched; use after_store = "flag" or "keep"',
-            )
-
-    def _select(self) -> tuple[int, dict[bytes, Any]]:
-        cfg = self._cfg
-        readonly = self._policy == "keep"  # EXAMINE: not even \Recent changes
-        try:
-            info: dict[bytes, Any] = self._client.select_folder(cfg.folder, readonly=readonly)
-        except IO_ERRORS as exc:
-            if broken(exc):
-                raise self._error(f"selecting folder {cfg.folder!r}", exc) from exc
-            raise SourceProtocolError(
-                self.name,
-                f"cannot open folder {cfg.folder!r} ({server_text(exc)}); check folder"
-                f"{self._folder_hint()}",
-            ) from exc
-        uidvalidity = info.get(b"UIDVALIDITY")
-        if not isinstance(uidvalidity, int):
-            raise SourceProtocolError(
-                self.name,
-                f"the server gives no UIDVALIDITY for {cfg.folder!r}, so its UIDs cannot name "
-                "messages safely across sessions; dlrpoll will not read this folder",
-            )
-        if not readonly and not info.get(b"READ-WRITE"):
-            raise SourceProtocolError(
-                self.name,
-                f"folder {cfg.folder!r} is read-only for {cfg.username!r}; give the user write "
-                f'access, or set after_store = "keep"',
-            )
-        return uidvalidity, info
-
-    def _folder_hint(self) -> str:
-        try:
-            names = [str(f[2]) for f in self._client.list_folders()][:12]
-        except IO_ERRORS:
-            return ""
-        return f" (the server has: {', '.join(names)})" if names else ""
-
-    def _note_uidvalidity(self) -> tuple[int, int] | None:
-        cfg = self._cfg
-        key = (self.name, cfg.host, cfg.effective_port, cfg.username, cfg.folder)
-        with _last_lock:
-            old = _last_uidvalidity.get(key)
-            _last_uidvalidity[key] = self.uidvalidity
-        if old is None or old == self.uidvalidity:
-            return None
-        log.warning(
-            "source %s: UIDVALIDITY of %s changed from %d to %d: the server renumbered the "
-            "folder (a rebuilt or restored mailbox). Every message still in it is fetched "
-            "again under its new UID; receipts already stored are recognised by their content "
-            "and counted as duplicates, not stored twice",
-            self.name,
-            cfg.folder,
-            old,
-            self.uidvalidity,
-        )
-        return old, self.uidvalidity
-
-    def _ensure_folder(self) -> None:
-        dest = self._cfg.move_to
-        assert dest is not None
-        try:
-            if not self._client.folder_exists(dest):
-                self._client.create_folder(dest)
-                log.info("source %s: created folder %r for processed messages", self.name, dest)
-        except IO_ERRORS as exc:
-            raise self._error(f"making sure folder {dest!r} (move_to) exists", exc) from exc
 
     # -- listing ---------------------------------------------------------------------------
     def _search(self, *criteria: Any) -> list[int]:
@@ -240,7 +154,7 @@ class ImapSession:
         self._client = self._reconnect().client
         self._pipe = Pipeline(self._client)
         before = self.uidvalidity
-        self.uidvalidity, self._info = self._select()
+        self.uidvalidity, self._info = select(self._client, self._cfg)
         if self.uidvalidity != before:
             raise SourceProtocolError(
                 self.name,
