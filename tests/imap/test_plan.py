@@ -66,14 +66,14 @@ def test_what_known_messages_need(policy: str, move: bool, ack: Ack) -> None:
 
 def test_oversize_unreadable_and_large_messages() -> None:
     def classify(uids: list[int]) -> Sizes:
-        return Sizes(oversize={2}, large={3, 4, 5}, unreadable={6: "NO damaged"})
+        return Sizes(oversize={2: 9 << 20}, large={3, 4, 5}, unreadable={6: "NO damaged"})
 
     lim = limits(fetch_batch=8, max_size=8 * 1024 * 1024)  # two large ones per batch
     assert lim.large_batch == 2
     units = list(plan(list(range(1, 9)), known_of(set()), V, lim,
                       classify=classify, unseen=set(), deleted=set()))  # fmt: skip
     assert [u.fetch for u in units] == [[1, 7, 8], [3, 4], [5]]
-    assert units[0].oversize == [2] and units[0].unreadable == {6: "NO damaged"}
+    assert units[0].oversize == {2: 9 << 20} and units[0].unreadable == {6: "NO damaged"}
 
 
 @given(st.lists(st.integers(1, 10**6), unique=True, max_size=200).map(sorted))

@@ -5,16 +5,20 @@ One session, in DESIGN.md's order (IMAPClient underneath; RFC 3501, 6851, 4315):
     connect, TLS, LOGIN or AUTHENTICATE     (retried on temporary errors; nothing consumed)
     SELECT folder                           (EXAMINE under after_store = "keep")
     UIDVALIDITY                             remote ids are "UIDVALIDITY:UID"
-    UID SEARCH                              every UID in the folder, oldest first
+    UID SEARCH                              every UID in the folder, oldest first; and
+                                            LARGER (RFC822.SIZE): the few not small, whose
+                                            sizes are then fetched; those over max_size are
+                                            never fetched, they go to Batch.held
     per window of fetch_batch UIDs:
         known(ids)                          which are journaled already (not fetched again)
-        UID FETCH (RFC822.SIZE)             of the new ones: over max_size → Batch.held
-        UID FETCH (BODY.PEEK[])             the rest, in batches of at most 16 MiB; PEEK sets
-                                            no \\Seen
+        UID FETCH (BODY.PEEK[])             the new ones, in batches of at most ~16 MiB;
+                                            PEEK sets no \\Seen; the next batch's fetch is
+                                            sent before this batch is handed over
         → Batch                             the poller journals (commits), parses and stores
         acknowledge(batch)                  after_store on exactly the batch's UIDs: the new
                                             ones just journaled and the journaled ones still
-                                            there (an interrupted earlier poll)
+                                            there (an interrupted earlier poll); MOVE is sent
+                                            without waiting, its answer read with the next
     LOGOUT
 
 ``after_store``: ``move`` is ``UID MOVE`` where the server offers MOVE, else ``UID COPY``,

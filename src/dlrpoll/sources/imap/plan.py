@@ -39,10 +39,10 @@ class Ack:
 
 @dataclass
 class Sizes:
-    """What the server says of some UIDs' sizes: over ``max_size``, over
+    """What the server says of some UIDs' sizes: over ``max_size`` (UID → RFC822.SIZE), over
     :attr:`Limits.small`, and those it could not tell (UID → its reason)."""
 
-    oversize: set[int] = field(default_factory=set)
+    oversize: dict[int, int] = field(default_factory=dict)
     large: set[int] = field(default_factory=set)
     unreadable: dict[int, str] = field(default_factory=dict)
 
@@ -54,13 +54,13 @@ Classify = Callable[[list[int]], Sizes]
 @dataclass
 class Unit:
     """One batch to be: UIDs to fetch, the window's journaled messages (``known`` remote ids,
-    ``ack`` what to do to them), and the window's messages left alone: ``oversize`` UIDs and
-    ``unreadable`` ones (UID → reason), reported, never fetched."""
+    ``ack`` what to do to them), and the window's messages left alone, reported, never
+    fetched: ``oversize`` (UID → size) and ``unreadable`` (UID → reason)."""
 
     fetch: list[int]
     known: list[str] = field(default_factory=list)
     ack: Ack = field(default_factory=Ack)
-    oversize: list[int] = field(default_factory=list)
+    oversize: dict[int, int] = field(default_factory=dict)
     unreadable: dict[int, str] = field(default_factory=dict)
 
 
@@ -140,7 +140,7 @@ def plan(
             chunks[0] if chunks else [],
             [remote_id(uidvalidity, u) for u in old],
             _ack_known(limits, old, unseen, deleted),
-            [u for u in new if u in sizes.oversize],
+            sizes.oversize,
             sizes.unreadable,
         )
         if first.fetch or first.ack or first.oversize or first.unreadable:

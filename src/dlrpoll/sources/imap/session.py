@@ -29,9 +29,10 @@ SEARCH_SPAN = 50_000
 #: Messages in a row the server fails to return before the fault is taken to be the server's
 #: or the network's, not a message's: the poll then ends with that error.
 MAX_FAILURES = 3
-#: What is fetched of each message: the size again (the server's word, checked against
-#: max_size before anything is journaled) and the whole message without setting \Seen.
-FETCH = ["RFC822.SIZE", "BODY.PEEK[]"]
+#: What is fetched of each message: the whole of it, without setting \Seen. (Its size is
+#: known already, from the server's RFC822.SIZE; asking again would only lengthen every
+#: answer line, which IMAPClient reads character by character.)
+FETCH = ["BODY.PEEK[]"]
 
 
 class ImapSession:
@@ -102,16 +103,14 @@ class ImapSession:
         )
 
     def _classifier(self) -> Classify:
-        """How to learn new messages' sizes (RFC822.SIZE, the server's count): two UID
-        SEARCH LARGER for the whole folder, or, when the server cannot search by size (it
-        must read a damaged message to know its size), UID FETCH RFC822.SIZE per window, in
-        which an unreadable message costs only itself."""
+        """How to learn new messages' sizes (RFC822.SIZE, the server's count): one
+        ``UID SEARCH LARGER`` for the whole folder finds the few that are not small, and only
+        theirs are fetched. When the server cannot search by size (it must read a damaged
+        message to know its size), every window's sizes are fetched instead, message by
+        message where needed, so an unreadable message costs only itself."""
         limits = self._limits
         try:
-            oversize = set(self._search_raw("LARGER", limits.max_size))
-            large: set[int] = set()
-            if limits.max_size > limits.small:
-                large = set(self._search_raw("LARGER", limits.small))
+            candidates = set(self._search_raw("LARGER", min(limits.small, limits.max_size)))
         except IO_ERRORS as exc:
             log.info(
                 "source %s: the server could not search by size (%s); asking each window's "
@@ -123,7 +122,8 @@ class ImapSession:
             return self._sizes_by_fetch
 
         def by_search(uids: list[int]) -> Sizes:
-            return Sizes({u for u in uids if u in oversize}, {u for u in uids if u in large})
+            bigger = [u for u in uids if u in candidates]
+            return self._sizes_by_fetch(bigger) if bigger else Sizes()
 
         return by_search
 
@@ -133,7 +133,7 @@ class ImapSession:
         for uid in uids:
             size = data.get(uid, {}).get(b"RFC822.SIZE")
             if isinstance(size, int) and size > self._limits.max_size:
-                sizes.oversize.add(uid)
+                sizes.oversize[uid] = size
             elif isinstance(size, int) and size > self._limits.small:
                 sizes.large.add(uid)
         return sizes
@@ -234,8 +234,9 @@ class ImapSession:
                 log.info("source %s: UID %d is gone (expunged meanwhile)", self.name, uid)
             elif not isinstance(got.get(b"BODY[]"), bytes):
                 held.append(self._unreadable(uid, "the server returned no body for it"))
-            elif int(got.get(b"RFC822.SIZE") or 0) > max_size:
-                held.append(self._oversize(uid, int(got[b"RFC822.SIZE"])))
+            elif len(got[b"BODY[]"]) > max_size:
+                # the server's size search missed it: never journal more than max_size
+                held.append(self._oversize(uid, len(got[b"BODY[]"])))
             else:
                 body: bytes = got[b"BODY[]"]
                 items.append(
@@ -255,29 +256,20 @@ class ImapSession:
             "every poll; the server's log may say why (a damaged message?)",
         )
 
-    def _oversize(self, uid: int, size: int | None) -> str:
+    def _oversize(self, uid: int, size: int) -> str:
         cfg = self._cfg
-        what = f"is {format_size(size)}" if size is not None else "is larger than"
         return self._held(
             uid,
-            f"{what}, over max_size {format_size(cfg.max_size)}; it stays on the server: raise "
-            f"max_size to fetch it, or move it out of {cfg.folder}",
+            f"is {format_size(size)}, over max_size {format_size(cfg.max_size)}; it stays on "
+            f"the server: raise max_size to fetch it, or move it out of {cfg.folder}",
         )
 
     def _left_alone(self, unit: Unit | None) -> list[str]:
-        """Describe a unit's oversize messages (with their exact sizes: one small fetch,
-        rare) and unreadable ones."""
+        """Describe a unit's oversize and unreadable messages."""
         if unit is None:
             return []
-        held = [self._unreadable(u, why) for u, why in unit.unreadable.items()]
-        if unit.oversize:
-            data, failed = self._fetch_now(unit.oversize, ["RFC822.SIZE"])
-            for uid in unit.oversize:
-                if uid in failed:
-                    held.append(self._unreadable(uid, failed[uid]))
-                else:
-                    held.append(self._oversize(uid, data.get(uid, {}).get(b"RFC822.SIZE")))
-        return held
+        held = [self._unreadable(uid, why) for uid, why in unit.unreadable.items()]
+        return held + [self._oversize(uid, size) for uid, size in unit.oversize.items()]
 
     def batches(self, known: KnownIds) -> Iterator[Batch]:
         """New messages in batches, oldest first, each batch also naming the window's
