@@ -170,3 +170,13 @@ def test_soap_sources_are_not_mailboxes() -> None:
         parse_settings({"sources": [{"name": "s", "kind": "soap", "wsdl": "x.wsdl"}]}), None, {}
     )
     assert check_connection(loaded, loaded.settings.sources[0]) is None
+
+
+def test_pop3_with_a_password(box: ImapMailbox) -> None:
+    box.deliver([b"Subject: x\r\n\r\ny\r\n"])
+    ok, text = report_text(config(box, "pop3", None))
+    assert ok, text
+    assert "SASL PLAIN XOAUTH2 OAUTHBEARER" in text
+    assert "signed in with: USER/PASS" in text
+    assert "mailbox: 1 message(s)" in text
+    assert box.count() == 1  # nothing fetched or deleted
