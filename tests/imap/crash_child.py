@@ -16,7 +16,6 @@ from typing import Any
 
 from dlrpoll.config import DatabaseConfig, ImapSourceConfig, LoadedConfig, Secret, Settings
 from dlrpoll.poller import poll_source
-from dlrpoll.sources import Batch
 from dlrpoll.sources.imap import ImapSource
 from dlrpoll.sources.imap.pipeline import Pipeline
 from dlrpoll.sources.imap.session import ImapSession
@@ -49,13 +48,13 @@ def instrument() -> None:
 
     Store.journal = journal_marked  # type: ignore[method-assign]
 
-    acknowledge = ImapSession.acknowledge
+    send_ack = Pipeline.send_ack
 
-    def ack_marked(self: ImapSession, batch: Batch) -> None:
+    def ack_marked(self: Pipeline, what: str, command: str, *args: str | bytes) -> None:
         mark("ack")
-        acknowledge(self, batch)
+        send_ack(self, what, command, *args)
 
-    ImapSession.acknowledge = ack_marked  # type: ignore[method-assign]
+    Pipeline.send_ack = ack_marked  # type: ignore[method-assign]
 
     quit_ = ImapSession.quit
 

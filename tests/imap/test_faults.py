@@ -63,7 +63,7 @@ def test_a_refused_move_is_an_error_and_the_next_poll_finishes_it(
         patch.setattr(session_module, "ensure_move_to", lambda client, cfg: None)
         failed = poller.poll()
     assert failed.outcome == "error"
-    assert 'after_store = "move" of 3 message(s) refused by the server' in str(failed.error)
+    assert 'after_store = "move" of 6 message(s) refused by the server' in str(failed.error)
     assert failed.stored == 6  # journaled and stored: only the move failed
     assert mailbox.count() == 6
     again = poller.poll()

@@ -29,6 +29,9 @@ SEARCH_SPAN = 50_000
 #: Messages in a row the server fails to return before the fault is taken to be the server's
 #: or the network's, not a message's: the poll then ends with that error.
 MAX_FAILURES = 3
+#: MOVEs (or \\Seen STOREs) are sent for this many messages at a time: a server pays for
+#: each command (Dovecot about 50 ms) besides each message.
+ACK_GROUP = 2000
 #: What is fetched of each message: the whole of it, without setting \Seen. (Its size is
 #: known already, from the server's RFC822.SIZE; asking again would only lengthen every
 #: answer line, which IMAPClient reads character by character.)
@@ -49,6 +52,8 @@ class ImapSession:
         self._pipe = Pipeline(conn.client)
         self._reconnect = reconnect
         self._policy = cfg.after_store
+        #: UIDs of committed batches whose MOVE / \\Seen STORE is not sent yet
+        self._gathered: list[int] = []
         self._limits = Limits(
             cfg.after_store, cfg.fetch_batch, cfg.max_messages, cfg.max_size, "MOVE" in conn.caps
         )
@@ -156,6 +161,7 @@ class ImapSession:
         before = self.uidvalidity
         self.uidvalidity, self._info = select(self._client, self._cfg)
         if self.uidvalidity != before:
+            self._gathered = []  # these UIDs name other messages now, or none
             raise SourceProtocolError(
                 self.name,
                 f"UIDVALIDITY of {self._cfg.folder!r} changed during the poll ({before} → "
@@ -311,56 +317,80 @@ class ImapSession:
     def acknowledge(self, batch: Batch) -> None:
         """Act per ``after_store`` on the batch's messages. The poller calls this only after
         every item of the batch is committed to the journal, and the batch names only
-        messages journaled whole (fetched in this session, or found in the journal). MOVE
-        and the \\Seen STORE are sent without waiting (their answers are read with the next
-        exchange); the copy fallback waits for each step, as each depends on the last."""
+        messages journaled whole (fetched in this session, or found in the journal).
+
+        MOVE and the \\Seen STORE are gathered over batches and sent for
+        :data:`ACK_GROUP` messages at a time without waiting (a server pays for every command
+        as well as for every message; their answers are read with the next exchange); the
+        rest go out when the session ends. The copy fallback runs at once and waits for each
+        step, as each depends on the one before."""
         ack = batch.ack
         if not isinstance(ack, Ack) or not ack or self._policy == "keep":
             return
+        if self._policy == "flag" or (self._policy == "move" and self._limits.move):
+            self._gathered += ack.uids
+            if len(self._gathered) >= ACK_GROUP:
+                self._send_gathered()
+            return
         cfg = self._cfg
         what = f'after_store = "{self._policy}" of {len(ack.uids) + len(ack.expunge)} message(s)'
+        # copy, then \Deleted, then UID EXPUNGE of exactly these: each step only once the
+        # one before succeeded
+        both = uid_set(ack.uids + ack.expunge)
+        steps: list[tuple[str, tuple[str | bytes, ...]]] = [
+            ("STORE", (both, "+FLAGS.SILENT", r"(\Deleted)")),
+            ("EXPUNGE", (both,)),
+        ]
+        if self._policy == "move" and ack.uids:
+            assert cfg.move_to is not None
+            steps.insert(0, ("COPY", (uid_set(ack.uids), self._pipe.folder(cfg.move_to))))
+        try:
+            self._settle(wait=True)
+            for command, args in steps:
+                refused = self._pipe.run(command, *args)
+                if refused is not None:
+                    raise SourceProtocolError(
+                        self.name,
+                        f"{what}: UID {command} refused by the server ({refused}); those "
+                        "messages are journaled and the next poll tries again",
+                    )
+        except IO_ERRORS as exc:
+            what += " (they are journaled; the next poll tries again)"
+            raise self._error(what, exc) from exc
+
+    def _send_gathered(self) -> None:
+        """Send the gathered MOVE or \\Seen STORE (all for journaled messages)."""
+        uids, self._gathered = self._gathered, []
+        if not uids:
+            return
+        what = f'after_store = "{self._policy}" of {len(uids)} message(s)'
         try:
             if self._policy == "flag":
-                self._pipe.send_ack(what, "STORE", uid_set(ack.uids), "+FLAGS.SILENT", r"(\Seen)")
-            elif self._policy == "move" and self._limits.move:
-                assert cfg.move_to is not None
-                self._pipe.send_ack(what, "MOVE", uid_set(ack.uids), self._pipe.folder(cfg.move_to))
+                self._pipe.send_ack(what, "STORE", uid_set(uids), "+FLAGS.SILENT", r"(\Seen)")
             else:
-                # copy, then \Deleted, then UID EXPUNGE of exactly these: each step only once
-                # the one before succeeded
-                self._settle(wait=True)
-                both = uid_set(ack.uids + ack.expunge)
-                steps: list[tuple[str, tuple[str | bytes, ...]]] = [
-                    ("STORE", (both, "+FLAGS.SILENT", r"(\Deleted)")),
-                    ("EXPUNGE", (both,)),
-                ]
-                if self._policy == "move" and ack.uids:
-                    assert cfg.move_to is not None
-                    steps.insert(0, ("COPY", (uid_set(ack.uids), self._pipe.folder(cfg.move_to))))
-                for command, args in steps:
-                    refused = self._pipe.run(command, *args)
-                    if refused is not None:
-                        raise SourceProtocolError(
-                            self.name,
-                            f"{what}: UID {command} refused by the server ({refused}); those "
-                            "messages are journaled and the next poll tries again",
-                        )
+                assert self._cfg.move_to is not None
+                folder = self._pipe.folder(self._cfg.move_to)
+                self._pipe.send_ack(what, "MOVE", uid_set(uids), folder)
         except IO_ERRORS as exc:
             what += " (they are journaled; the next poll tries again)"
             raise self._error(what, exc) from exc
 
     def quit(self) -> None:
-        """Read the answers still due (a refused MOVE is an error), then ``LOGOUT``."""
+        """Send what is gathered, read the answers still due (a refused MOVE is an error),
+        then ``LOGOUT``."""
         try:
+            self._send_gathered()
             self._settle(wait=True)
         finally:
             logout(self._client)
 
     def abort(self) -> None:
-        """End after an error. Every action taken was on journaled messages, and IMAP applies
-        them as they come: there is nothing to take back."""
+        """End after an error. What is gathered is for journaled messages (the poller
+        acknowledges only committed batches), so it is still sent if the connection allows;
+        IMAP applies commands as they come: there is nothing to take back."""
         try:
+            self._send_gathered()
             self._pipe.settle(wait=True)
-        except IO_ERRORS:
+        except (OSError, imap_exc.IMAPClientError, SourceError):
             pass
         logout(self._client)
