@@ -23,7 +23,8 @@ from dlrpoll.config import (
     parse_size,
     secret_settings,
 )
-from dlrpoll.sources.check import Check, connect_checks, local_checks
+from dlrpoll.sources.check import Check as Check
+from dlrpoll.sources.check import connect_checks, local_checks
 from dlrpoll.store import masked_url
 
 
@@ -53,14 +54,16 @@ def _shown(value: Any, validator: Any) -> str:
     return repr(value) if not isinstance(value, bool | int | float) else str(value).lower()
 
 
-def effective_settings(model: BaseModel, config: LoadedConfig, name: str) -> list[str]:
+def effective_settings(
+    model: BaseModel, config: LoadedConfig, name: str, *, top: bool = True
+) -> list[str]:
     """``key = value`` lines for every setting of a source as it is in effect (defaults
     included): durations as ``2m``, sizes as ``1.0MiB``, secrets as how they are written
     (``env:NAME``, ``file:PATH``, ``literal``), never their values."""
     secrets = {key: written for key, written in secret_settings(model)}
     lines: list[str] = []
     for field, info in type(model).model_fields.items():
-        if field in ("name", "kind"):
+        if top and field in ("name", "kind"):
             continue
         value = getattr(model, field)
         if (field,) in secrets:
@@ -78,6 +81,10 @@ def effective_settings(model: BaseModel, config: LoadedConfig, name: str) -> lis
             shown = "{ " + ", ".join(parts) + " }" if parts else "{}"
         elif value is None:
             shown = "(not set)"
+        elif isinstance(value, BaseModel):
+            # a nested table (an OAuth2 ``auth``): its secrets masked the same way
+            inner = effective_settings(value, config, name, top=False)
+            shown = "{ " + ", ".join(inner) + " }"
         else:
             shown = _shown(value, _validator(info))
         lines.append(f"{field} = {shown}")

@@ -44,7 +44,7 @@ colour = "blue"
 
 [[sources]]
 name = "odd"
-kind = "imap"
+kind = "ftp"
 """
 
 

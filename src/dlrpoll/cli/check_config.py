@@ -49,10 +49,9 @@ def register(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from dlrpoll.checks import describe_config, run_checks
+    from dlrpoll.checks import Check, describe_config, run_checks
     from dlrpoll.config import default_config_path, load_config
     from dlrpoll.errors import ConfigError
-    from dlrpoll.sources.check import Check
 
     path = default_config_path(getattr(args, "config", None))
     # structural problems: every one by key path, exit 2

@@ -23,10 +23,19 @@ from typing import TYPE_CHECKING, Any
 from dlrpoll.errors import ConfigError
 
 if TYPE_CHECKING:
+    from dlrpoll.config.imap import (
+        ImapSourceConfig,
+    )
     from dlrpoll.config.load import (
         check_profiles,
         load_config,
         parse_settings,
+    )
+    from dlrpoll.config.oauth import (
+        AuthConfig,
+        GoogleToken,
+        MicrosoftToken,
+        TokenConfig,
     )
     from dlrpoll.config.paths import (
         CONFIG_ENV,
@@ -70,6 +79,11 @@ if TYPE_CHECKING:
 
 #: public name → the submodule that defines it
 _HOMES: dict[str, str] = {
+    "AuthConfig": "oauth",
+    "GoogleToken": "oauth",
+    "ImapSourceConfig": "imap",
+    "MicrosoftToken": "oauth",
+    "TokenConfig": "oauth",
     "CONFIG_ENV": "paths",
     "DEFAULT_CONFIG_NAME": "paths",
     "DatabaseConfig": "settings",
@@ -102,12 +116,16 @@ _HOMES: dict[str, str] = {
 
 __all__ = [
     "CONFIG_ENV",
+    "AuthConfig",
     "ConfigError",
     "DEFAULT_CONFIG_NAME",
     "DatabaseConfig",
     "Duration",
+    "GoogleToken",
+    "ImapSourceConfig",
     "LoadedConfig",
     "MIN_INTERVAL_SECONDS",
+    "MicrosoftToken",
     "Pop3SourceConfig",
     "ProfileConfig",
     "RetentionConfig",
@@ -120,6 +138,7 @@ __all__ = [
     "SoapSourceConfig",
     "SourceBase",
     "SourceConfig",
+    "TokenConfig",
     "check_profiles",
     "default_config_path",
     "describe",

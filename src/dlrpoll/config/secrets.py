@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import types
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,6 +75,16 @@ SecretValue = Annotated[SecretRef | str, SECRET]
 SecretKey = tuple[str, ...]
 
 
+def _marked(annotation: Any) -> bool:
+    """Whether a type is :data:`SecretValue`, alone or in a union (``SecretValue | None``,
+    whose marker pydantic leaves inside the union rather than in the field's metadata)."""
+    if typing.get_origin(annotation) is Annotated:
+        return any(m is SECRET for m in typing.get_args(annotation)[1:])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_marked(arg) for arg in typing.get_args(annotation))
+    return False
+
+
 def secret_settings(model: BaseModel, prefix: SecretKey = ()) -> Iterator[tuple[SecretKey, Any]]:
     """Every secret setting inside ``model``: its key path and its value as written."""
     for name, info in type(model).model_fields.items():
@@ -81,7 +92,8 @@ def secret_settings(model: BaseModel, prefix: SecretKey = ()) -> Iterator[tuple[
         key = (*prefix, name)
         if value is None:
             continue
-        if any(m is SECRET for m in info.metadata) or isinstance(value, SecretRef):
+        secret = any(m is SECRET for m in info.metadata) or _marked(info.annotation)
+        if secret or isinstance(value, SecretRef):
             yield key, value
         elif isinstance(value, BaseModel):
             yield from secret_settings(value, key)

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from dlrpoll.config.imap import ImapSourceConfig
 from dlrpoll.config.pop3 import Pop3SourceConfig
 from dlrpoll.config.secrets import Secret, SecretKey
 from dlrpoll.config.soap import SoapSourceConfig
@@ -20,7 +21,7 @@ from dlrpoll.errors import ConfigError
 
 #: One entry per source kind; a new kind adds its settings class here and nowhere else in
 #: config (its secrets are found by type, see ``secrets.secret_settings``).
-AnySourceConfig = Pop3SourceConfig | SoapSourceConfig
+AnySourceConfig = Pop3SourceConfig | SoapSourceConfig | ImapSourceConfig
 SourceConfig = Annotated[AnySourceConfig, Field(discriminator="kind")]
 SOURCE_KINDS: tuple[str, ...] = tuple(
     typing.get_args(c.model_fields["kind"].annotation)[0] for c in typing.get_args(AnySourceConfig)

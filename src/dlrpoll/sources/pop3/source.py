@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dlrpoll.config import LoadedConfig, Pop3SourceConfig, Secret, SourceConfig
 from dlrpoll.errors import SourceTimeoutError, SourceTLSError
 from dlrpoll.rawitem import RawFormat, RawItem
+from dlrpoll.sources.oauth import OAuthSignIn, sign_in_for
+from dlrpoll.sources.oauth import pop3 as oauth_pop3
 from dlrpoll.sources.pop3.client import POP3, POP3_SSL, close
 from dlrpoll.sources.pop3.errors import IO_ERRORS, login_error, map_error, text_of
 from dlrpoll.sources.pop3.session import Pop3Session
@@ -27,11 +29,16 @@ class Pop3Source:
     yields a :class:`Pop3Session`; leaving the context sends ``QUIT``."""
 
     def __init__(
-        self, cfg: Pop3SourceConfig, password: Secret, retry: RetryPolicy | None = None
+        self,
+        cfg: Pop3SourceConfig,
+        password: Secret | None,
+        retry: RetryPolicy | None = None,
+        signin: OAuthSignIn | None = None,
     ) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self._password = password
+        self._signin = signin
         self._retry = retry or RetryPolicy(attempts=cfg.retries + 1)
 
     def __repr__(self) -> str:
@@ -132,6 +139,12 @@ class Pop3Source:
     def _authenticate(self, client: poplib.POP3) -> None:
         cfg = self.cfg
         what = f"logging in to {self.where} as {cfg.username!r}"
+        if self._signin is not None:  # auth = { … }: OAuth2, the two-step AUTH
+            try:
+                return oauth_pop3.sign_in(client, self._signin, cfg.host, cfg.effective_port, what)
+            except IO_ERRORS as exc:
+                raise map_error(self.name, what, exc, cfg.timeout) from exc
+        assert self._password is not None
         try:
             client.user(cfg.username)
             client.pass_(self._password.reveal())
@@ -144,4 +157,7 @@ class Pop3Source:
 def from_config(config: LoadedConfig, cfg: SourceConfig, retry: RetryPolicy) -> Pop3Source:
     """The registry's factory (see :data:`dlrpoll.sources.KINDS`)."""
     assert isinstance(cfg, Pop3SourceConfig)
+    if cfg.auth is not None:
+        signin = sign_in_for(config, cfg.name, cfg.username, cfg.auth, cfg.timeout)
+        return Pop3Source(cfg, None, retry=retry, signin=signin)
     return Pop3Source(cfg, config.secret(cfg.name, "password"), retry=retry)
