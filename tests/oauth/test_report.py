@@ -180,3 +180,17 @@ def test_pop3_with_a_password(box: ImapMailbox) -> None:
     assert "signed in with: USER/PASS" in text
     assert "mailbox: 1 message(s)" in text
     assert box.count() == 1  # nothing fetched or deleted
+
+
+def test_check_config_connect_runs_the_imap_report(box: ImapMailbox) -> None:
+    """``check-config --connect`` for an IMAP source goes through the same report: signed in,
+    the folder counted, nothing moved."""
+    from dlrpoll.checks import run_checks
+
+    box.deliver([b"Subject: x\r\n\r\ny\r\n"])
+    loaded = config(box, "imap", None)
+    name = loaded.settings.sources[0].name
+    checks = run_checks(loaded, connect=True)
+    final = [c for c in checks if c.what.startswith(f"{name}: connect")]
+    assert [c.ok for c in final] == [True], [c.line() for c in checks]
+    assert box.count("INBOX") == 1 and box.count("Done") == 0

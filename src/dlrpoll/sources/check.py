@@ -51,6 +51,7 @@ class KindChecks(Protocol):
 
 #: ``kind`` → the module with that kind's ``local`` and ``connect`` checks
 CHECKS: dict[str, str] = {
+    "imap": "dlrpoll.sources.imap_check",
     "pop3": "dlrpoll.sources.pop3_check",
     "soap": "dlrpoll.sources.soap_check",
 }
