@@ -400,8 +400,13 @@ class Pop3Session:
                 )
             try:
                 answer: bytes | str = self._client.quit()
-            except IO_ERRORS as exc:
-                answer = text_of(exc)
+            except poplib.error_proto as exc:
+                # poplib's own "-ERR EOF" is a str; the server's lines are bytes
+                answer = exc.args[0] if exc.args else ""
+                if isinstance(answer, str):
+                    answer = "the connection closed without an answer"
+            except OSError as exc:
+                answer = f"{type(exc).__name__}: {text_of(exc)}"
             if not (isinstance(answer, bytes) and answer.startswith(b"+OK")):
                 self._unconfirmed(answer)
         finally:
@@ -410,8 +415,7 @@ class Pop3Session:
     def _unconfirmed(self, answer: bytes | str) -> None:
         said = answer.decode("utf-8", "replace") if isinstance(answer, bytes) else answer
         if not self._deleted:
-            log.info("source %s: QUIT not confirmed (%s); nothing was to be deleted", self.name,
-                     said)  # fmt: skip
+            log.info("source %s: QUIT not confirmed (%s); nothing was deleted", self.name, said)
             return
         log.warning(
             "source %s: the server did not confirm QUIT (%s), so the deletion of %d "
