@@ -41,7 +41,7 @@ def render(view: Overview, sources: Sequence[str], *, now: datetime) -> str:
     for name in sources:
         rep = view.sources.get(name)
         counts = rep.polls if rep else {}
-        for outcome in ("ok", "error", "skipped"):
+        for outcome in ("ok", "partial", "error", "skipped"):
             out.append(
                 f'dlrpoll_polls_total{{source="{_label(name)}",outcome="{outcome}"}} '
                 f"{counts.get(outcome, 0)}"
@@ -66,6 +66,15 @@ def render(view: Overview, sources: Sequence[str], *, now: datetime) -> str:
         rep = view.sources.get(name)
         ok = 1 if rep is not None and rep.outcome == "ok" else 0
         out.append(f'dlrpoll_last_poll_ok{{source="{_label(name)}"}} {ok}')
+    family(
+        "dlrpoll_last_poll_partial",
+        "gauge",
+        "1 when the source's last poll left items on the server for an operator (partial).",
+    )
+    for name in sources:
+        rep = view.sources.get(name)
+        held = 1 if rep is not None and rep.outcome == "partial" else 0
+        out.append(f'dlrpoll_last_poll_partial{{source="{_label(name)}"}} {held}')
     family("dlrpoll_receipts", "gauge", "Receipts stored, by canonical state.")
     for state, count in sorted(view.receipts_total_by_state.items()):
         out.append(f'dlrpoll_receipts{{state="{_label(state)}"}} {count}')

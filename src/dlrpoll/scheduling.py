@@ -177,8 +177,9 @@ def poll_round(
 
 
 def round_exit_code(results: Iterable[PollResult]) -> int:
-    """0 when every source succeeded or was skipped as not due, 1 when any failed."""
-    return 1 if any(r.outcome == "error" for r in results) else 0
+    """0 when every source succeeded or was skipped as not due, 1 when any failed or left
+    items on the server for an operator (``partial``)."""
+    return 1 if any(r.outcome in ("error", "partial") for r in results) else 0
 
 
 # -- the daemon ----------------------------------------------------------------------------

@@ -216,7 +216,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
         with _signals(stop):
             results = poll_round(config, store, sources, stop=stop)
         for result in results:
-            if result.outcome == "error":
+            if result.outcome in ("error", "partial"):
                 out.result(result.line())
             else:
                 out.info(result.line())
@@ -303,8 +303,8 @@ def format_status(data: dict[str, Any]) -> list[str]:
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in table
     ]
     for row in data["sources"]:
-        if row["outcome"] == "error" and row["error"]:
-            lines.append(f"  {row['source']}: last error: {row['error']}")
+        if row["outcome"] in ("error", "partial") and row["error"]:
+            lines.append(f"  {row['source']}: last {row['outcome']}: {row['error']}")
     by_state = data["receipts_by_state_24h"]
     lines.append("")
     lines.append(

@@ -193,7 +193,7 @@ class Pop3Session:
         answers = self._take_ahead()
         rest = commands[len(answers) :]
         answers += self._run(rest, "RETR", multiline=True) if rest else []
-        if self._depth > 1 and len(answers) > 1 and any(not a.ok or a.over for a in answers):
+        if self._depth > 1 and len(answers) > 1 and any(map(_leaves, answers)):
             again = self._run(commands, "RETR, one at a time", multiline=True, depth=1)
             if [_fingerprint(a) for a in answers] != [_fingerprint(a) for a in again]:
                 self._pipelining_broke("RETR answers differ when the commands go one at a time")
@@ -227,6 +227,18 @@ class Pop3Session:
                 out.items.append(
                     RawItem(record, resp.body, RawFormat.EMAIL_HEADERS, parse_error=note)
                 )
+                out.held.append(note)
+            elif not resp.body.strip():
+                # Dovecot's answer for a message whose size it has wrong (a Maildir S= that
+                # is too small): "+OK 300 octets" and nothing. A message has headers at
+                # least, so this is not one: never journal it as the message, never DELE it
+                note = (
+                    f"{_name(entry)}: the server answered RETR with an empty message "
+                    f"({resp.status.decode('utf-8', 'replace')}); it stays on the server (check "
+                    "the server's log: it may be unable to read it) and is tried again at the "
+                    "next poll"
+                )
+                log.warning("source %s: %s", self.name, note)
                 out.held.append(note)
             elif entry.key is None:
                 item = RawItem(content_key(resp.body), resp.body, RawFormat.EMAIL, ack=entry.num)
@@ -444,6 +456,11 @@ class Pop3Session:
 def _name(entry: Entry) -> str:
     """``message 3 (UIDL abc)``, for notes and logs."""
     return f"message {entry.num}" + (f" (UIDL {entry.key})" if entry.key else "")
+
+
+def _leaves(resp: Response) -> bool:
+    """Whether this answer leaves its message on the server (refused, over, empty)."""
+    return not resp.ok or resp.over or not resp.body.strip()
 
 
 def _fingerprint(resp: Response) -> tuple[object, ...]:

@@ -186,14 +186,17 @@ class Wire:
         """Read the rest of a body that is over its cut, keeping only its header section,
         a running digest and its size; the buffer never holds more than a chunk of it."""
         buf = self._buf
-        head = buf[start : start + HEADER_KEEP]
+        head = bytearray()
         digest = hashlib.sha256()
         size = 0
         while True:
             end, scan = self._find_end(scan)
             stop = end if end >= 0 else scan
-            digest.update(buf[start:stop])
-            size += stop - start
+            piece = buf[start:stop]
+            digest.update(piece)
+            size += len(piece)
+            if len(head) < HEADER_KEEP and b"\n\n" not in head and b"\n\r\n" not in head:
+                head += piece[: HEADER_KEEP - len(head)]
             if end >= 0:
                 self._pos = scan
                 return _over(status, head, digest, size)
