@@ -24,10 +24,12 @@ from dlrpoll.sources.retry import RetryPolicy
 from dlrpoll.store import Store
 from tests.pop3 import crash_child
 from tests.pop3.conftest import SteppingClock, cfg_for, loaded_config
-from tests.support.dovecot import Mailbox, receipt_email
+from tests.support.dovecot import Dovecot, Mailbox, receipt_email
 
 KILLS = 40
 TARGETS = ("retr", "journaled", "dele", "quit", "random")
+#: A poll that found nothing new (``partial`` when oversize messages wait on the server).
+IDLE = ("poll ok fetched=0", "poll partial fetched=0")
 #: Longest a child may go without reaching its kill point before the test fails.
 STEP_TIMEOUT = 30.0
 
@@ -106,7 +108,7 @@ def run_until(child: Child, target: str, skip: int, rng: random.Random) -> str:
             if seen > skip:
                 child.kill()
                 return target
-        elif line == "poll ok fetched=0" and target != "quit":
+        elif line in IDLE and target != "quit":
             child.kill()  # the mailbox is drained: nothing left to interrupt there
             return "idle"
 
@@ -114,24 +116,43 @@ def run_until(child: Child, target: str, skip: int, rng: random.Random) -> str:
 def test_sigkill_at_any_moment_loses_nothing_and_stores_once(
     mailbox: Mailbox, tmp_path: Path
 ) -> None:
+    crash_and_check(mailbox, tmp_path, big=0)
+
+
+def test_sigkill_with_shared_uidls_and_oversize_messages(
+    dovecot_dup_uidl: Dovecot, tmp_path: Path
+) -> None:
+    """Every message shares one UIDL (keyed by content) and some are over max_size (kept
+    on the server, recorded once)."""
+    crash_and_check(dovecot_dup_uidl.mailbox(), tmp_path, big=6, max_size="16KiB")
+
+
+def crash_and_check(mailbox: Mailbox, tmp_path: Path, *, big: int, **overrides: Any) -> None:
+    """Deliver receipts (and ``big`` oversize messages), SIGKILL polling children
+    :data:`KILLS` times, then one clean poll: every receipt stored once, every message
+    journaled once, only the oversize ones left on the server."""
     seed = int(os.environ.get("DLRPOLL_CRASH_SEED", random.randrange(1 << 30)))
     print(f"crash test seed {seed} (set DLRPOLL_CRASH_SEED to repeat)")
     rng = random.Random(seed)
     singles = [f"CR{i:04d}" for i in range(240)]
     triples = [[f"CT{i:03d}a", f"CT{i:03d}b", f"CT{i:03d}c"] for i in range(20)]
     emails = [receipt_email(m) for m in singles] + [receipt_email(t) for t in triples]
+    oversize = [receipt_email(f"CB{i}") + (b"o" * 98 + b"\r\n") * 200 for i in range(big)]
+    emails += oversize
     rng.shuffle(emails)
-    delivered = mailbox.deliver(emails)
+    delivered = mailbox.deliver(emails) - big
     expected = set(singles) | {m for t in triples for m in t}
 
-    cfg = cfg_for(mailbox, "ssl", max_messages=8, pipeline_window=4)
+    cfg = cfg_for(mailbox, "ssl", max_messages=8, pipeline_window=4, **overrides)
     db = tmp_path / "crash.sqlite"
     Store(f"sqlite:///{db}").close()  # create the schema once, before any child races on it
     spec = {"cfg": cfg.model_dump(mode="json"), "password": mailbox.password, "db": str(db)}
 
     killed_at: collections.Counter[str] = collections.Counter()
     for gen in range(KILLS):
-        if mailbox.count() < 20:  # keep work in the mailbox, so that every kill interrupts some
+        if (
+            mailbox.count() < 20 + big
+        ):  # keep work in the mailbox, so that every kill interrupts some
             more = [f"CM{gen:02d}x{i:02d}" for i in range(30)]
             delivered += mailbox.deliver(receipt_email(m) for m in more)
             expected.update(more)
@@ -143,7 +164,7 @@ def test_sigkill_at_any_moment_loses_nothing_and_stores_once(
         assert killed_at[target] >= 3, killed_at
 
     # one clean poll, far after every child's claim has expired
-    config = loaded_config(cfg_for(mailbox, "ssl"), mailbox.password, str(db))
+    config = loaded_config(cfg_for(mailbox, "ssl", **overrides), mailbox.password, str(db))
     final_cfg = config.settings.sources[0]
     store = Store(config.database_url)
     try:
@@ -152,17 +173,25 @@ def test_sigkill_at_any_moment_loses_nothing_and_stores_once(
         result = poll_source(config, final_cfg, source, store, clock=clock)
     finally:
         store.close()
-    assert result.outcome == "ok", result.error
+    assert result.outcome == ("partial" if big else "ok"), result.error
 
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT message_id FROM receipts").fetchall()
         raw = conn.execute(
             "SELECT count(*), count(DISTINCT remote_id), "
             "sum(receipts IS NULL AND parse_error IS NULL), sum(parse_error IS NOT NULL) "
-            "FROM raw_messages"
+            "FROM raw_messages WHERE format = 'email'"
+        ).fetchone()
+        records = conn.execute(
+            "SELECT count(*), count(DISTINCT remote_id), sum(remote_id LIKE '% over max_size %') "
+            "FROM raw_messages WHERE format = 'email-headers'"
         ).fetchone()
     stored = [r[0] for r in rows]
     assert len(stored) == len(set(stored)), "a receipt was stored twice"
     assert set(stored) == expected, f"missing: {sorted(expected - set(stored))[:10]}"
     assert raw == (delivered, delivered, 0, 0)  # every e-mail journaled once, all parsed
-    assert mailbox.count() == 0
+    assert records == ((big, big, big) if big else (0, 0, None))  # one record each
+    left = {
+        entry.read_bytes() for sub in ("new", "cur") for entry in (mailbox.maildir / sub).iterdir()
+    }
+    assert left == set(oversize)  # only the oversize ones wait, whole, on the server
