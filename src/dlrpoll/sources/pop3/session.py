@@ -29,7 +29,7 @@ by the server and sent again once the mailbox is listed anew.
 
 While the poller works on one batch, the first ``RETR``s of the next are already sent
 (:meth:`Wire.send_ahead`), so the server prepares them meanwhile. Memory is bounded by a
-batch (``_BATCH_BYTES`` by LIST size, each message at most ``max_size``), never by the
+batch (``fetch.BATCH_BYTES`` by LIST size, each message at most ``max_size``), never by the
 mailbox or by one message's size. A message whose download was cut off is never handed
 over. A session that fails simply ends, and the DELEs already sent (all for committed
 messages) take effect only if its ``QUIT`` goes through.
@@ -40,23 +40,20 @@ from __future__ import annotations
 import logging
 import poplib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from dlrpoll.config import Pop3SourceConfig
 from dlrpoll.errors import SourceError, SourceProtocolError
-from dlrpoll.rawitem import RawFormat, RawItem
 from dlrpoll.sources.base import Batch, KnownIds
 from dlrpoll.sources.pop3.client import close
-from dlrpoll.sources.pop3.errors import IO_ERRORS, human_size, map_error, text_of
-from dlrpoll.sources.pop3.listing import Entry, content_key, record_key, scan
+from dlrpoll.sources.pop3.errors import IO_ERRORS, map_error, text_of
+from dlrpoll.sources.pop3.fetch import Fetched, Unit, fingerprint, leaves, plan_window, sort_answers
+from dlrpoll.sources.pop3.listing import Entry, scan
 from dlrpoll.sources.pop3.wire import Response, Wire, WireGarbled
 
 __all__ = ["Pop3Session"]
 
 log = logging.getLogger(__name__)
 
-#: A batch holds at most this many bytes of messages (by LIST size), whatever the window.
-_BATCH_BYTES = 16 * 1024 * 1024
 #: Upper bound for a LIST or UIDL answer (100,000 messages take about 3 MB).
 _LISTING_LIMIT = 256 * 1024 * 1024
 #: A message is streamed past (not kept) above max_size; above this it is a runaway server.
@@ -71,29 +68,6 @@ _warned_pipelining: set[str] = set()
 
 class _Desync(Exception):
     """Pipelined answers came out of step (internal: the session falls back and goes on)."""
-
-
-@dataclass(slots=True)
-class _Fetched:
-    """What one chunk's download gave: items to journal, the numbers of the messages among
-    them that may be deleted once they are committed, journaled messages recognised by
-    content, and notes on messages left on the server."""
-
-    items: list[RawItem] = field(default_factory=list)
-    ack: list[int] = field(default_factory=list)
-    known_keys: list[str] = field(default_factory=list)
-    known_nums: list[int] = field(default_factory=list)
-    held: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Unit:
-    """One batch to be: new messages to fetch, journaled ones to delete with them, and
-    notes on messages left on the server without a download."""
-
-    new: list[Entry]
-    old: list[Entry]
-    held: list[str] = field(default_factory=list)
 
 
 class Pop3Session:
@@ -193,78 +167,37 @@ class Pop3Session:
         answers = self._take_ahead()
         rest = commands[len(answers) :]
         answers += self._run(rest, "RETR", multiline=True) if rest else []
-        if self._depth > 1 and len(answers) > 1 and any(map(_leaves, answers)):
+        if self._depth > 1 and len(answers) > 1 and any(map(leaves, answers)):
             again = self._run(commands, "RETR, one at a time", multiline=True, depth=1)
-            if [_fingerprint(a) for a in answers] != [_fingerprint(a) for a in again]:
+            if [fingerprint(a) for a in answers] != [fingerprint(a) for a in again]:
                 self._pipelining_broke("RETR answers differ when the commands go one at a time")
             answers = again
         return answers
 
-    def _fetch(self, entries: Sequence[Entry]) -> _Fetched:
+    def _fetch(self, entries: Sequence[Entry]) -> Fetched:
         """Download ``entries``: what came whole (and the records of what is left on the
         server), with what may be deleted once it is committed."""
-        max_size = self._cfg.max_size
-        out = _Fetched()
-        by_content: list[tuple[Entry, RawItem]] = []
-        for entry, resp in zip(entries, self._retrieve(entries), strict=True):
-            if not resp.ok:
-                note = (
-                    f"{_name(entry)}: the server refused RETR "
-                    f"({resp.status.decode('utf-8', 'replace')}); it stays on the server and "
-                    "is tried again at the next poll"
-                )
-                log.warning("source %s: %s", self.name, note)
-                out.held.append(note)
-            elif resp.over:
-                note = (
-                    f"{_name(entry)} is {human_size(resp.size)}, over max_size "
-                    f"{human_size(max_size)}; it is still on the server, not deleted: raise "
-                    f"max_size for source {self.name!r} above {human_size(resp.size)} to fetch "
-                    "it whole at the next poll (its headers are kept here)"
-                )
-                log.warning("source %s: %s", self.name, note)
-                record = record_key(entry.key or f"sha256 {resp.digest}", max_size)
-                out.items.append(
-                    RawItem(record, resp.body, RawFormat.EMAIL_HEADERS, parse_error=note)
-                )
-                out.held.append(note)
-            elif not resp.body.strip():
-                # Dovecot's answer for a message whose size it has wrong (a Maildir S= that
-                # is too small): "+OK 300 octets" and nothing. A message has headers at
-                # least, so this is not one: never journal it as the message, never DELE it
-                note = (
-                    f"{_name(entry)}: the server answered RETR with an empty message "
-                    f"({resp.status.decode('utf-8', 'replace')}); it stays on the server (check "
-                    "the server's log: it may be unable to read it) and is tried again at the "
-                    "next poll"
-                )
-                log.warning("source %s: %s", self.name, note)
-                out.held.append(note)
-            elif entry.key is None:
-                item = RawItem(content_key(resp.body), resp.body, RawFormat.EMAIL, ack=entry.num)
-                by_content.append((entry, item))
-            else:
-                out.items.append(RawItem(entry.key, resp.body, RawFormat.EMAIL, ack=entry.num))
-                out.ack.append(entry.num)
-        fresh = len(out.ack)
-        if by_content:
+        got = sort_answers(self.name, entries, self._retrieve(entries), self._cfg.max_size)
+        for note in got.held:
+            log.warning("source %s: %s", self.name, note)
+        fresh = len(got.ack)
+        if got.by_content:
             # without a UIDL of their own, whether they are journaled shows only now
-            seen = self._known([item.remote_id or "" for _e, item in by_content])
-            for entry, item in by_content:
+            seen = self._known([item.remote_id or "" for _n, item in got.by_content])
+            for num, item in got.by_content:
                 if item.remote_id in seen:
-                    out.known_nums.append(entry.num)
-                    out.known_keys.append(item.remote_id or "")
+                    got.known_nums.append(num)
+                    got.known_keys.append(item.remote_id or "")
                 elif fresh < self._budget:
-                    out.items.append(item)
-                    out.ack.append(entry.num)
+                    got.items.append(item)
+                    got.ack.append(num)
                     fresh += 1
                 # else: over max_messages, it waits on the server for the next poll
         self._budget -= fresh
-        return out
+        return got
 
-    def _plan(self, entries: list[Entry]) -> Iterator[_Unit]:
-        """What to fetch, window by window: chunks of new messages (bounded in bytes), each
-        with the already-journaled messages to delete along with it."""
+    def _plan(self, entries: list[Entry]) -> Iterator[Unit]:
+        """What to fetch, window by window (see :func:`plan_window`), until max_messages."""
         cfg = self._cfg
         for start in range(0, len(entries), cfg.pipeline_window):
             if self._budget <= 0:
@@ -275,23 +208,7 @@ class Pop3Session:
                 )
                 return
             window = entries[start : start + cfg.pipeline_window]
-            records = {e.key: record_key(e.key, cfg.max_size) for e in window if e.key}
-            seen = self._known([*records, *records.values()]) if records else set()
-            old = [e for e in window if e.key in seen]
-            held = [e for e in window if e.key and e.key not in seen and records[e.key] in seen]
-            skip = {e.num for e in old} | {e.num for e in held}
-            new = [e for e in window if e.num not in skip]
-            notes = [
-                f"{_name(e)} is over max_size {human_size(cfg.max_size)} (seen at an earlier "
-                "poll; its headers are in the journal); it stays on the server until "
-                f"max_size for source {self.name!r} is raised"
-                for e in held
-            ]
-            for chunk in _by_size(new[: self._budget], _BATCH_BYTES, cfg.max_size):
-                yield _Unit(chunk, old, notes)
-                old, notes = [], []
-            if old or notes:
-                yield _Unit([], old, notes)
+            yield from plan_window(self.name, window, self._known, cfg.max_size, self._budget)
 
     def batches(self, known: KnownIds) -> Iterator[Batch]:
         """Batches of new messages, a window at a time; each batch also names the already
@@ -311,7 +228,7 @@ class Pop3Session:
         plan = self._plan(entries)
         unit = next(plan, None)
         while unit is not None:
-            got = self._fetch(unit.new) if unit.new else _Fetched()
+            got = self._fetch(unit.new) if unit.new else Fetched()
             batch = Batch(
                 items=got.items,
                 known=got.known_keys + [e.key for e in unit.old if e.key],
@@ -451,37 +368,3 @@ class Pop3Session:
             log.info("source %s: QUIT after an error failed: %s", self.name, text_of(exc))
         finally:
             close(self._client)
-
-
-def _name(entry: Entry) -> str:
-    """``message 3 (UIDL abc)``, for notes and logs."""
-    return f"message {entry.num}" + (f" (UIDL {entry.key})" if entry.key else "")
-
-
-def _leaves(resp: Response) -> bool:
-    """Whether this answer leaves its message on the server (refused, over, empty)."""
-    return not resp.ok or resp.over or not resp.body.strip()
-
-
-def _fingerprint(resp: Response) -> tuple[object, ...]:
-    """What must be equal for two readings of one ``RETR`` to be the same answer."""
-    if not resp.ok:
-        return (False,)
-    return (True, resp.over, resp.digest if resp.over else resp.body)
-
-
-def _by_size(entries: Sequence[Entry], max_bytes: int, max_size: int) -> Iterator[list[Entry]]:
-    """Consecutive chunks of ``entries`` whose sizes add up to at most ``max_bytes`` by
-    LIST (an estimate: planning only, never a decision), a message counting at most
-    ``max_size``; a single message is a chunk of its own whatever its size."""
-    chunk: list[Entry] = []
-    total = 0
-    for entry in entries:
-        size = min(entry.size, max_size)
-        if chunk and total + size > max_bytes:
-            yield chunk
-            chunk, total = [], 0
-        chunk.append(entry)
-        total += size
-    if chunk:
-        yield chunk
