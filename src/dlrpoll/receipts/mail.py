@@ -23,7 +23,7 @@ import email
 import email.policy
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import tzinfo
 from email.header import Header, decode_header, make_header
 from email.message import Message
@@ -38,6 +38,8 @@ from dlrpoll.receipts.keyvalue import (
     receipt_from_fields,
     xml_records,
 )
+from dlrpoll.receipts.mail_fast import simple_text_email
+from dlrpoll.receipts.mail_html import break_before_blocks
 from dlrpoll.receipts.model import Receipt
 from dlrpoll.receipts.profiles import Profile
 from dlrpoll.receipts.safety import has_surrogate, safe_receipts
@@ -93,6 +95,7 @@ def html_to_text(markup: str) -> str:
     text = _drop_scripts(markup)
     text = _CELL_GAP.sub(": ", text)
     text = _BLOCK_END.sub("\n", text)
+    text = break_before_blocks(text)
     text = _TAG.sub("", text)
     return html.unescape(text)
 
@@ -273,15 +276,22 @@ def _check_structure(payload: bytes) -> None:
 def parse_email(payload: bytes, profile: Profile, tz: tzinfo) -> list[Receipt]:
     """Every receipt in one e-mail, in the order they appear (the subject's last)."""
     _check_structure(payload)
-    try:
-        msg = email.message_from_bytes(payload, policy=email.policy.compat32)
-    except RecursionError as exc:  # the structure check should have caught it first
-        raise ParseError("refused: MIME parts nested too deeply (a MIME bomb?)") from exc
-    subject = _header(msg, "Subject")
+    texts: Iterable[tuple[str, str]]
+    simple = simple_text_email(payload, MAX_TEXT)  # the common case, without `email`
+    if simple is not None:
+        subject, data, charset = simple
+        texts = [("text/plain", decode_bytes(data, charset))]
+    else:
+        try:
+            msg = email.message_from_bytes(payload, policy=email.policy.compat32)
+        except RecursionError as exc:  # the structure check should have caught it first
+            raise ParseError("refused: MIME parts nested too deeply (a MIME bomb?)") from exc
+        subject = _header(msg, "Subject")
+        texts = _texts(msg)
     body: list[Receipt] = []
     searched = 0
     subjects: list[str] = [subject] if subject else []
-    for ctype, text in _texts(msg):
+    for ctype, text in texts:
         if ctype == "subject":
             subjects.append(text)
             continue
