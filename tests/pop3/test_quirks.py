@@ -310,3 +310,10 @@ def test_no_ok_after_quit_is_a_warning_and_the_next_poll_confirms(
     assert r.server.remaining() == []
     assert r.server.sessions[-1].count(b"DELE") == left  # what was still there, deleted
     r.check_all_stored()
+
+
+def test_max_messages_never_starves_messages_keyed_by_content(rig: Any) -> None:
+    r = rig(Script(emails("MM", 6), uidl="none"), delete="never", max_messages=2)
+    fetched = [r.poll().fetched for _ in range(4)]
+    assert fetched == [2, 2, 2, 0]
+    r.check_all_stored()

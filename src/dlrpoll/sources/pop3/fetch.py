@@ -53,13 +53,18 @@ class Fetched:
 def plan_window(
     source: str, window: Sequence[Entry], known: KnownIds, max_size: int, budget: int
 ) -> Iterator[Unit]:
-    """Units for one window: at most ``budget`` new messages, in chunks of at most
-    :data:`BATCH_BYTES` by LIST size; the window's journaled messages go with the first."""
+    """Units for one window: at most ``budget`` new messages with a UIDL (and every one
+    without), in chunks of at most :data:`BATCH_BYTES` by LIST size; the window's
+    journaled messages go with the first."""
     records = {e.key: record_key(e.key, max_size) for e in window if e.key}
     seen = known([*records, *records.values()]) if records else set()
     old = [e for e in window if e.key in seen]
     held = [e for e in window if e.key and e.key not in seen and records[e.key] in seen]
     skip = {e.num for e in old} | {e.num for e in held}
+    # at most ``budget`` by UIDL; those keyed by content are all fetched, since only their
+    # bytes tell whether they are new (the session counts those against the budget)
+    fresh = [e for e in window if e.key and e.num not in skip][:budget]
+    skip |= {e.num for e in window if e.key} - {e.num for e in fresh}
     new = [e for e in window if e.num not in skip]
     notes = [
         f"{name(e)} is over max_size {human_size(max_size)} (seen at an earlier poll; its "
@@ -67,7 +72,7 @@ def plan_window(
         f"{source!r} is raised"
         for e in held
     ]
-    for chunk in by_size(new[:budget], BATCH_BYTES, max_size):
+    for chunk in by_size(new, BATCH_BYTES, max_size):
         yield Unit(chunk, old, notes)
         old, notes = [], []
     if old or notes:
