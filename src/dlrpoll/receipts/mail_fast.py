@@ -17,14 +17,12 @@ import re
 __all__ = ["simple_text_email"]
 
 #: Header lines as the ``email`` feed parser recognises them: a field name (printable
-#: ASCII but ``:``) then ``:``, or a continuation. Anything else in the header block (the
-#: parser would take the body to start there) goes the long way.
-_HEAD = re.compile(rb"(?:[\x21-\x39\x3b-\x7e]+:[^\n]*\n|[ \t][^\n]*\n)*")
-#: The headers we read, with a look at the next line: folded, they go the long way.
-_READ = re.compile(
-    rb"^(subject|content-type|content-transfer-encoding):([^\r\n]*)\r?\n([ \t])?",
-    re.IGNORECASE | re.MULTILINE,
-)
+#: ASCII but ``:``) then ``:``, or a continuation; each ends in LF or CRLF (a bare CR is a
+#: line end to the parser). Anything else in the header block (the parser would take the
+#: body to start there) goes the long way.
+_HEAD = re.compile(rb"(?:(?:[\x21-\x39\x3b-\x7e]+:|[ \t])[^\r\n]*\r?\n)*")
+#: The headers we read. Folded or repeated, they go the long way.
+_READ = (b"\nsubject:", b"\ncontent-type:", b"\ncontent-transfer-encoding:")
 #: ``text/plain`` and simple parameters (tokens or quoted tokens), nothing the parser
 #: would have to unquote, decode (RFC 2231) or repair.
 _CONTENT_TYPE = re.compile(
@@ -46,21 +44,22 @@ def simple_text_email(payload: bytes, max_body: int) -> tuple[str, bytes, str | 
         return None
     head_end, body_start = split
     head = payload[:head_end]  # ends with the last header's LF
-    if not head.isascii() or head.count(b"\r") != head.count(b"\r\n"):
-        return None  # 8-bit header bytes, or a bare CR (a line end to the parser)
-    if head[:1] in (b" ", b"\t"):
-        return None  # the first line a continuation: the parser repairs that
+    if not head.isascii() or head[:1] in (b" ", b"\t"):
+        return None  # 8-bit header bytes, or a first line the parser would repair
     body = payload[body_start:]
-    if len(body) > max_body:
+    if len(body) > max_body or _HEAD.fullmatch(head) is None:
         return None
-    if _HEAD.fullmatch(head) is None:
-        return None
+    low = b"\n" + head.lower()  # low[i + 1] is head[i]
     fields: dict[bytes, bytes] = {}
-    for m in _READ.finditer(head):
-        name = m.group(1).lower()
-        if m.group(3) is not None or name in fields:
-            return None  # folded or repeated
-        fields[name] = m.group(2)
+    for key in _READ:
+        at = low.find(key)
+        if at < 0:
+            continue
+        start = at + len(key)
+        eol = low.find(b"\n", start)  # there is one: the head ends with LF
+        if low.find(key, start) >= 0 or low[eol + 1 : eol + 2] in (b" ", b"\t"):
+            return None  # repeated or folded
+        fields[key[1:-1]] = head[start - 1 : eol - 1].removesuffix(b"\r")
     cte = fields.get(b"content-transfer-encoding", b"").strip().lower()
     if cte not in _IDENTITY:
         return None
@@ -90,12 +89,12 @@ def _header_end(payload: bytes) -> tuple[int, int] | None:
     when there is no empty line, or no header before it."""
     if payload[:1] == b"\n" or payload[:2] == b"\r\n":
         return None
-    lf = payload.find(b"\n\n")
     crlf = payload.find(b"\n\r\n")
-    if lf < 0 and crlf < 0:
-        return None
-    if crlf < 0 or 0 <= lf < crlf:
+    lf = payload.find(b"\n\n", 0, crlf if crlf >= 0 else len(payload))
+    if lf >= 0:
         end, start = lf + 1, lf + 2
-    else:
+    elif crlf >= 0:
         end, start = crlf + 1, crlf + 3
+    else:
+        return None
     return end, start
