@@ -99,6 +99,8 @@ BODY_LINES = st.one_of(
             b"id=3AQP1 sub=3A001 dlvrd=3A001 stat=3ADELIVRD err=3A000",
             b"aWQ6QjY0IHN1YjowMDEgZGx2cmQ6MDAxIHN0YXQ6REVMSVZSRCBlcnI6MDAw",
             b"--XX",
+            b"\r\n".join([b"Content-Type: message/rfc822"] * 70),  # a MIME bomb's talk
+            b"X: " + b" boundary=b" * 70,
             b"<p>id:H1 stat:DELIVRD</p>",
             b".",
         ]

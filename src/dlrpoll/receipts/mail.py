@@ -275,13 +275,13 @@ def _check_structure(payload: bytes) -> None:
 
 def parse_email(payload: bytes, profile: Profile, tz: tzinfo) -> list[Receipt]:
     """Every receipt in one e-mail, in the order they appear (the subject's last)."""
-    _check_structure(payload)
     texts: Iterable[tuple[str, str]]
     simple = simple_text_email(payload, MAX_TEXT)  # the common case, without `email`
     if simple is not None:
         subject, data, charset = simple
         texts = [("text/plain", decode_bytes(data, charset))]
     else:
+        _check_structure(payload)
         try:
             msg = email.message_from_bytes(payload, policy=email.policy.compat32)
         except RecursionError as exc:  # the structure check should have caught it first

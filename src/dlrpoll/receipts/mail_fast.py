@@ -4,10 +4,11 @@ Most receipt e-mails are a handful of ASCII headers and a text/plain body in 7bi
 For those, the standard library's parser (``email.message_from_bytes``, about three
 quarters of an e-mail's parsing time) builds far more than we read: we need the subject,
 the body's bytes and its charset. :func:`simple_text_email` finds them with a few bytes
-operations and returns ``None`` for anything else, which then goes through ``email``
-(MIME, encoded words, quoted-printable or base64, folded or 8-bit relevant headers,
-unusual parameters, a body over the text limit). A property test holds the two paths to
-identical receipts.
+operations and returns ``None`` for anything else, which then goes through ``email`` and
+its check for MIME bombs (MIME, encoded words, quoted-printable or base64, folded or 8-bit
+relevant headers, unusual parameters, a body over the text limit, any mention of MIME
+boundaries or a second Content-Type). A property test holds the two paths to identical
+receipts.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ def simple_text_email(payload: bytes, max_body: int) -> tuple[str, bytes, str | 
     body = payload[body_start:]
     if len(body) > max_body or _HEAD.fullmatch(head) is None:
         return None
-    low = b"\n" + head.lower()  # low[i + 1] is head[i]
+    lowered = payload.lower()
+    if b"boundary" in lowered or lowered.count(b"content-type") > 1:
+        return None  # MIME talk: the long way checks it for bombs
+    low = b"\n" + lowered[:head_end]  # low[i + 1] is head[i]
     fields: dict[bytes, bytes] = {}
     for key in _READ:
         at = low.find(key)
