@@ -36,7 +36,8 @@ class Script:
     LIST reports (default the true sizes). ``retr_error``: message number → the ``-ERR``
     line its RETR gets. ``pipelining``: ``None`` (not announced), ``"ok"``, ``"reverse"``
     (answers to commands that arrive together go out in reverse order) or ``"interleave"``
-    (their multi-line answers are written half and half, mixed, as a racing server does).
+    (their answers are written half and half, mixed, as a racing server does), for the
+    commands in ``broken_verbs`` only.
     ``quit``: ``"ok"``; ``"silent-apply"`` (deletes, then closes without a word);
     ``"silent-drop"`` (closes without a word, deleting nothing). ``locked_logins``: that
     many logins are refused with ``-ERR Your mailbox is already locked``. ``pass_answer``
@@ -48,6 +49,7 @@ class Script:
     list_sizes: list[int] | None = None
     retr_error: dict[int, bytes] = field(default_factory=dict)
     pipelining: Literal["ok", "reverse", "interleave"] | None = "ok"
+    broken_verbs: tuple[bytes, ...] = (b"RETR", b"TOP", b"DELE", b"LIST", b"UIDL")
     quit: Literal["ok", "silent-apply", "silent-drop"] = "ok"
     locked_logins: int = 0
     pass_answer: bytes | None = None
@@ -161,27 +163,30 @@ class ScriptedPop3:
                 lines = buf.split(b"\n")
                 buf = lines.pop()
                 answers: list[tuple[bytes, bytes | None]] = []
+                verbs: list[bytes] = []
                 for raw in lines:
                     line = raw.rstrip(b"\r")
                     session.commands.append(line)
                     answer = self._answer(line, state, session)
                     if answer is None:  # QUIT or a refused login: answer, then hang up
-                        conn.sendall(b"".join(self._order(answers)))
+                        conn.sendall(b"".join(self._order(answers, verbs)))
                         self._hang_up(line, state, session, conn)
                         return
                     answers.append(answer)
-                conn.sendall(b"".join(self._order(answers)))
+                    verbs.append(line.split(b" ", 1)[0].upper())
+                conn.sendall(b"".join(self._order(answers, verbs)))
         except OSError:
             return
         finally:
             conn.close()
 
-    def _order(self, answers: list[tuple[bytes, bytes | None]]) -> list[bytes]:
+    def _order(self, answers: list[tuple[bytes, bytes | None]], verbs: list[bytes]) -> list[bytes]:
         """The answers' bytes, in the order (and mix) the script's pipelining says."""
         eol = self.script.eol
         whole = [status + eol + (body or b"") for status, body in answers]
         mode = self.script.pipelining
-        if len(answers) < 2 or mode in ("ok", None):
+        broken = all(v in self.script.broken_verbs for v in verbs)
+        if len(answers) < 2 or mode in ("ok", None) or not broken:
             return whole
         if mode == "reverse":
             return whole[::-1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,10 +62,12 @@ class Rig:
         self.cfg = Pop3SourceConfig.model_validate(values)
         self.config = loaded_config(self.cfg, PASSWORD, str(self.db))
 
-    def poll(self, retry: RetryPolicy | None = None) -> PollResult:
+    def poll(
+        self, retry: RetryPolicy | None = None, stop: threading.Event | None = None
+    ) -> PollResult:
         source = Pop3Source(self.cfg, Secret(PASSWORD, "test"), retry or RetryPolicy(attempts=1))
         self.clock.jump()
-        return poll_source(self.config, self.cfg, source, self.store, clock=self.clock)
+        return poll_source(self.config, self.cfg, source, self.store, clock=self.clock, stop=stop)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.db) as conn:
@@ -316,4 +319,28 @@ def test_max_messages_never_starves_messages_keyed_by_content(rig: Any) -> None:
     r = rig(Script(emails("MM", 6), uidl="none"), delete="never", max_messages=2)
     fetched = [r.poll().fetched for _ in range(4)]
     assert fetched == [2, 2, 2, 0]
+    r.check_all_stored()
+
+
+def test_pipelining_broken_at_dele_only_deletes_later(
+    rig: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    messages = emails("PD", 8)
+    r = rig(Script(messages, pipelining="interleave", broken_verbs=(b"DELE",)))
+    stop = threading.Event()
+    stop.set()  # a shutdown: the poll ends after its first batch
+
+    with caplog.at_level(logging.WARNING):
+        first = r.poll(stop=stop)
+
+    assert (first.outcome, first.fetched) == ("ok", 4)
+    assert "ended without QUIT" in caplog.text
+    assert len(r.server.remaining()) == 8  # the DELEs were never applied
+    r.check_nothing_lost()
+
+    second = r.poll()  # out of step at its first DELEs: a new connection, one at a time
+
+    assert (second.outcome, second.fetched) == ("ok", 4)
+    assert r.server.remaining() == []
+    assert len(r.server.sessions) == 3
     r.check_all_stored()

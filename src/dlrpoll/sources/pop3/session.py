@@ -322,7 +322,17 @@ class Pop3Session:
                 if self._wire.ahead and not self._broken:
                     self._take_ahead_into_next()  # the caller stopped early: drop them
             except _Desync as exc:
-                raise SourceProtocolError(self.name, str(exc)) from exc
+                self._desync = exc
+            if self._desync is not None:
+                # no QUIT on a connection out of step: the server forgets this session's
+                # DELEs; the messages are journaled, and the next poll deletes them
+                self._warn_pipelining(str(self._desync))
+                log.warning(
+                    "source %s: the session ended without QUIT; its deletions wait for the "
+                    "next poll",
+                    self.name,
+                )
+                return
             if not self._wire.clean:
                 raise SourceProtocolError(
                     self.name, "the session ended in the middle of an exchange"
