@@ -20,6 +20,7 @@ from dlrpoll.errors import (
     SourceTLSError,
 )
 from dlrpoll.sources.pop3 import map_error
+from dlrpoll.sources.pop3.errors import login_error
 from dlrpoll.sources.pop3.wire import Wire, WireEOF, WireGarbled, WireTooLong
 
 
@@ -259,3 +260,26 @@ def test_read_ahead_answers_come_before_anything_else() -> None:
     assert dele.ok
     assert [a.body for a in wire.take_ahead()] == [b"one\r\n", b"two\r\n"]
     assert wire.ahead == 0 and wire.clean
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected", "words"),
+    [
+        (b"-ERR [IN-USE] Mailbox is locked by another POP3 session.", SourceConnectError, "busy"),
+        (b"-ERR Your mailbox is already locked", SourceConnectError, "busy or locked"),
+        (b"-ERR Unable to lock maildrop: try later", SourceConnectError, "busy or locked"),
+        (b"-ERR [SYS/TEMP] backend down", SourceConnectError, "busy"),
+        (b"-ERR [AUTH] Authentication failed.", SourceAuthError, "refused the credentials"),
+        (b"-ERR account locked after failed logins", SourceAuthError, "refused"),
+        (b"+ERR authentication failed", SourceAuthError, "'+ERR authentication failed'"),
+        ("-ERR EOF", SourceConnectError, "connection broke"),
+    ],
+)
+def test_login_answers_are_classified_by_code_and_words(
+    answer: bytes | str, expected: type, words: str
+) -> None:
+    err = login_error("box", "logging in", poplib.error_proto(answer), "env DLR_PW")
+    assert type(err) is expected
+    assert words in str(err)
+    if isinstance(answer, bytes):
+        assert answer.decode() in str(err)  # the server's own line, quoted
