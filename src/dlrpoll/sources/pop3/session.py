@@ -29,8 +29,9 @@ by the server and sent again once the mailbox is listed anew.
 
 While the poller works on one batch, the first ``RETR``s of the next are already sent
 (:meth:`Wire.send_ahead`), so the server prepares them meanwhile. Memory is bounded by a
-batch (``fetch.BATCH_BYTES`` by LIST size, each message at most ``max_size``), never by the
-mailbox or by one message's size. A message whose download was cut off is never handed
+batch, never by the mailbox or by one message's size: ``fetch.BATCH_BYTES`` by LIST size,
+and at worst (LIST sizes far too small) ``pipeline_window`` messages of at most
+``max_size`` each; a message over ``max_size`` takes a read chunk and its headers. A message whose download was cut off is never handed
 over. A session that fails simply ends, and the DELEs already sent (all for committed
 messages) take effect only if its ``QUIT`` goes through.
 """
