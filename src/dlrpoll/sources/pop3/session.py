@@ -31,9 +31,10 @@ While the poller works on one batch, the first ``RETR``s of the next are already
 (:meth:`Wire.send_ahead`), so the server prepares them meanwhile. Memory is bounded by a
 batch, never by the mailbox or by one message's size: ``fetch.BATCH_BYTES`` by LIST size,
 and at worst (LIST sizes far too small) ``pipeline_window`` messages of at most
-``max_size`` each; a message over ``max_size`` takes a read chunk and its headers. A message whose download was cut off is never handed
-over. A session that fails simply ends, and the DELEs already sent (all for committed
-messages) take effect only if its ``QUIT`` goes through.
+``max_size`` each; a message over ``max_size`` takes a read chunk and its headers. A
+message whose download was cut off is never handed over. A session that fails simply
+ends, and the DELEs already sent (all for committed messages) take effect only if its
+``QUIT`` goes through.
 """
 
 from __future__ import annotations
