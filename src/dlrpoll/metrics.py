@@ -64,6 +64,11 @@ class OverviewCollector(Collector):
             "1 when the source's last poll succeeded, 0 when it failed or never ran.",
             labels=["source"],
         )
+        last_partial = GaugeMetricFamily(
+            "dlrpoll_last_poll_partial",
+            "1 when the source's last poll left items on the server for an operator (partial).",
+            labels=["source"],
+        )
         quarantined = GaugeMetricFamily(
             "dlrpoll_quarantined",
             "Raw messages that did not parse (waiting for dlrpoll reparse), by source.",
@@ -76,6 +81,8 @@ class OverviewCollector(Collector):
                 polls.add_metric([name, outcome], counts.get(outcome, 0))
             last_success.add_metric([name], _ts(rep.last_success if rep else None))
             last_ok.add_metric([name], 1 if rep is not None and rep.outcome == "ok" else 0)
+            held = 1 if rep is not None and rep.outcome == "partial" else 0
+            last_partial.add_metric([name], held)
             quarantined.add_metric([name], view.quarantined.get(name, 0))
         receipts = GaugeMetricFamily(
             "dlrpoll_receipts", "Receipts stored, by canonical state.", labels=["state"]
@@ -94,7 +101,16 @@ class OverviewCollector(Collector):
             "When this file was written.",
             value=_ts(self.now),
         )
-        yield from (polls, last_success, last_ok, receipts, recent, quarantined, written)
+        yield from (
+            polls,
+            last_success,
+            last_ok,
+            last_partial,
+            receipts,
+            recent,
+            quarantined,
+            written,
+        )
 
 
 def registry_for(view: Overview, sources: Sequence[str], *, now: datetime) -> CollectorRegistry:

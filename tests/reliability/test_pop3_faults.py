@@ -129,8 +129,9 @@ def session_bytes(dovecot: Dovecot, tmp_path_factory: pytest.TempPathFactory) ->
 
 # fmt: off
 #: (name, the fault built from the clean session's byte count T, whether the poll must fail).
-#: A QUIT answer cut short after "+OK" is a success: the server applied the deletes and said
-#: so, and poplib takes the partial line as the answer; the next poll still finds nothing lost.
+#: A fault at QUIT is no failed poll (issue 12): everything was journaled and stored, so the
+#: poll is ok (with a warning when the deletion went unconfirmed); the next poll lists the
+#: mailbox and deletes again what is still there, and still finds nothing lost.
 PLAIN_FAULTS: list[tuple[str, Callable[[int], Fault], bool]] = [
     ("stall",                lambda t: Fault.stall(),                   True),
     ("latency-over-timeout", lambda t: Fault.latency(TIMEOUT * 1.5),    True),
@@ -141,7 +142,7 @@ PLAIN_FAULTS: list[tuple[str, Callable[[int], Fault], bool]] = [
     ("cut-mid-retr",         lambda t: Fault.cut_after(t // 2),         True),
     ("reset-in-dele",        lambda t: Fault.reset_after(t - 300),      True),
     ("cut-in-dele",          lambda t: Fault.cut_after(t - 300),        True),
-    ("reset-in-quit",        lambda t: Fault.reset_after(t - 8),        True),
+    ("reset-in-quit",        lambda t: Fault.reset_after(t - 8),        False),
     ("cut-in-quit",          lambda t: Fault.cut_after(t - 8),          False),
 ]
 # fmt: on

@@ -84,9 +84,10 @@ def poll_round(
 
 
 def round_exit_code(results: Iterable[PollResult]) -> int:
-    """130 when a signal interrupted the round, else 1 when any source failed, else 0
-    (every source succeeded, was skipped as not due, or left items for an operator)."""
+    """130 when a signal interrupted the round, else 1 when any source failed or left items
+    on the server for an operator (``partial``), else 0 (every source succeeded or was
+    skipped as not due)."""
     outcomes = {r.outcome for r in results}
     if Outcome.INTERRUPTED in outcomes:
         return 130
-    return 1 if Outcome.ERROR in outcomes else 0
+    return 1 if outcomes & {Outcome.ERROR, Outcome.PARTIAL} else 0

@@ -99,7 +99,7 @@ JOIN (SELECT source, max(id) AS id FROM poll_runs WHERE outcome <> 'skipped' GRO
 """
 
 LAST_SUCCESS_SQL = """
-SELECT source, max(started_at) FROM poll_runs WHERE outcome = 'ok' GROUP BY source
+SELECT source, max(started_at) FROM poll_runs WHERE outcome IN ('ok', 'partial') GROUP BY source
 """
 
 POLL_COUNTS_SQL = "SELECT source, outcome, count(*) FROM poll_runs GROUP BY source, outcome"

@@ -76,10 +76,14 @@ class Pop3Source:
         """Connect, log in, ask CAPA: the phase that consumes nothing, so it is retried."""
         client = self._login()
         try:
-            return Pop3Session(self.cfg, client)
+            return Pop3Session(self.cfg, client, reconnect=self._login_again)
         except BaseException:
             close(client)
             raise
+
+    def _login_again(self) -> poplib.POP3:
+        """A new connection for a session whose old one fell out of step (retried)."""
+        return self._retry.call(self.name, f"logging in again to {self.where}", self._login)
 
     def _context(self) -> ssl.SSLContext:
         try:
@@ -146,8 +150,10 @@ class Pop3Source:
                 raise map_error(self.name, what, exc, cfg.timeout) from exc
         assert self._password is not None
         try:
-            client.user(cfg.username)
-            client.pass_(self._password.reveal())
+            for answer in (client.user(cfg.username), client.pass_(self._password.reveal())):
+                if not answer.startswith(b"+OK"):
+                    # poplib takes any line starting with "+" for yes ("+ERR ...")
+                    raise poplib.error_proto(answer)
         except poplib.error_proto as exc:
             raise login_error(self.name, what, exc, self._password.origin) from exc
         except IO_ERRORS as exc:
