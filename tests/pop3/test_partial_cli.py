@@ -62,7 +62,8 @@ def test_poll_status_and_metrics_show_a_partial_poll(
 
         assert main(["status", "--config", str(config)]) == 0
         out = capsys.readouterr().out
-        assert "partial" in out and "mail: waiting for an operator: 1 item(s) left on the server" in out
+        assert "partial" in out
+        assert "mail: waiting for an operator: 1 item(s) left on the server" in out
         assert main(["status", "--config", str(config), "--json"]) == 0
         [row] = json.loads(capsys.readouterr().out)["sources"]
         assert row["outcome"] == "partial" and "-ERR broken" in row["error"]
