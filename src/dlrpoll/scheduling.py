@@ -28,6 +28,7 @@ from apscheduler.triggers.base import BaseTrigger
 
 from dlrpoll.config import LoadedConfig, SourceConfig
 from dlrpoll.errors import DlrpollError
+from dlrpoll.owner import Owner
 from dlrpoll.poller import Clock, PollResult, default_owner, poll_source, utcnow
 from dlrpoll.sources import RetryPolicy, Source, make_source
 from dlrpoll.store import Store, reports
@@ -147,7 +148,7 @@ def poll_round(
     sources: Sequence[SourceConfig],
     *,
     clock: Clock = utcnow,
-    owner: str | None = None,
+    owner: Owner | str | None = None,
     workers: int = 8,
     stop: threading.Event | None = None,
     source_factory: SourceFactory = make_source,
@@ -221,7 +222,7 @@ class Daemon:
         *,
         clock: Clock = utcnow,
         rand: Rand = random.random,
-        owner: str | None = None,
+        owner: Owner | str | None = None,
         source_factory: SourceFactory = make_source,
         on_poll: Callable[[PollResult, float], None] | None = None,
         workers: int | None = None,

@@ -4,6 +4,7 @@ port where nothing listens; the metrics file they write."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,7 +87,12 @@ def test_a_second_poll_inside_the_floor_is_skipped_and_exits_zero(
     assert main(["poll", "--config", str(config), "--source", "box"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("box: ok")
-    assert out[1].startswith("box: skipped (not due")
+    # which reason, by whom, and when the source is next allowed
+    assert re.fullmatch(
+        r"box: skipped: polled (\d\d:\d\d:\d\d) by [^,]+:\d+, next allowed "
+        r"(\d\d:\d\d:\d\d) \(UTC\)",
+        out[1],
+    ), out[1]
 
 
 def test_an_unknown_source_is_a_configuration_error(

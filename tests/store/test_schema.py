@@ -65,7 +65,18 @@ CONTRACT = {
         "quarantined",
         "error",
     ],
-    "source_state": ["source", "last_started_at", "claimed_by", "claimed_until"],
+    "source_state": [
+        "source",
+        "last_started_at",
+        "claimed_by",
+        "claimed_until",
+        "holder_host",
+        "holder_pid",
+        "holder_start",
+        "last_started_by",
+        "skipped",
+        "last_skipped_at",
+    ],
     "message_status": list(MESSAGE_STATUS_COLUMNS),
 }
 
@@ -105,8 +116,8 @@ def test_the_reports_have_their_indexes(store: Store, db_path: Path) -> None:
         assert index in plan, (sql, plan)
 
 
-def test_pragmas_on_every_connection(store: Store) -> None:
-    with store.engine.connect() as conn:
+def test_pragmas_on_every_connection(sqlite_store: Store) -> None:
+    with sqlite_store.engine.connect() as conn:
         got = {
             p: conn.exec_driver_sql(f"PRAGMA {p}").scalar()
             for p in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
@@ -119,7 +130,8 @@ def test_pragmas_on_every_connection(store: Store) -> None:
     }
 
 
-def test_the_journal_commits_with_synchronous_full(store: Store) -> None:
+def test_the_journal_commits_with_synchronous_full(sqlite_store: Store) -> None:
+    store = sqlite_store
     # the commit before a destructive acknowledgement must be FULL; storing parsed
     # receipts (which the journal can redo) runs NORMAL; each write sets its own level
     seen: list[str] = []
@@ -186,10 +198,11 @@ def test_an_older_file_is_migrated_forward_at_open(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     Store(f"sqlite:///{db_path}").close()
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(migrations.STEPS, 2, _add_note_column)
+    nxt = migrations.SCHEMA_VERSION + 1
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", nxt)
+    monkeypatch.setitem(migrations.STEPS, nxt, _add_note_column)
     Store(f"sqlite:///{db_path}").close()
-    assert rows(db_path, "PRAGMA user_version") == [(2,)]
+    assert rows(db_path, "PRAGMA user_version") == [(nxt,)]
     assert "note" in columns(db_path, "poll_runs")
 
 
@@ -198,11 +211,12 @@ def test_a_failed_migration_leaves_the_file_as_it_was(
 ) -> None:
     store.journal("a", [item("u1")], at(0))
     store.close()
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(migrations.STEPS, 2, _broken_step)
+    now = migrations.SCHEMA_VERSION
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(migrations.STEPS, now + 1, _broken_step)
     with pytest.raises(StoreError, match="database error"):
         Store(f"sqlite:///{db_path}")
-    assert rows(db_path, "PRAGMA user_version") == [(1,)]
+    assert rows(db_path, "PRAGMA user_version") == [(now,)]
     assert "half" not in columns(db_path, "poll_runs")
     assert rows(db_path, "SELECT remote_id FROM raw_messages") == [("u1",)]
 

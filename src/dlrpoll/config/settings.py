@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from dlrpoll.config.pop3 import Pop3SourceConfig
 from dlrpoll.config.secrets import Secret, SecretKey
 from dlrpoll.config.soap import SoapSourceConfig
-from dlrpoll.config.source_base import Model
+from dlrpoll.config.source_base import LeaseTtl, Model
 from dlrpoll.config.values import Duration
 from dlrpoll.errors import ConfigError
 
@@ -33,6 +33,8 @@ class DatabaseConfig(Model):
     path: str = "dlrpoll.sqlite"
     url: str | None = None
     busy_timeout: Duration = 30.0
+    #: how far ahead a poll's lease on its source runs; renewed every third of it
+    lease_ttl: LeaseTtl = 60.0
 
 
 class ProfileConfig(Model):

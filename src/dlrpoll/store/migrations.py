@@ -23,10 +23,24 @@ from dlrpoll.store import tables
 log = logging.getLogger(__name__)
 
 #: The schema this dlrpoll writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _leases(conn: Connection) -> None:
+    """2: ``source_state`` records the lease's holder process and the refused attempts."""
+    for column, kind in (
+        ("holder_host", "VARCHAR"),
+        ("holder_pid", "INTEGER"),
+        ("holder_start", "VARCHAR"),
+        ("last_started_by", "VARCHAR"),
+        ("skipped", "INTEGER NOT NULL DEFAULT 0"),
+        ("last_skipped_at", "VARCHAR"),
+    ):
+        conn.execute(text(f"ALTER TABLE source_state ADD COLUMN {column} {kind}"))
+
 
 #: ``STEPS[n]`` upgrades a database at version ``n - 1`` to version ``n`` (n >= 2).
-STEPS: dict[int, Callable[[Connection], None]] = {}
+STEPS: dict[int, Callable[[Connection], None]] = {2: _leases}
 
 #: Where databases other than SQLite keep the version (they have no ``user_version``).
 VERSION_TABLE = "dlrpoll_schema"
@@ -84,9 +98,25 @@ def _check_empty(conn: Connection, where: str) -> None:
         )
 
 
+#: The PostgreSQL advisory lock that serializes schema creation and migration (any 64-bit
+#: key of our own: the bytes of "dlrpoll!").
+ADVISORY_KEY = int.from_bytes(b"dlrpoll!", "big") - 2**63
+
+
+def lock(conn: Connection) -> None:
+    """Hold the migration lock until ``conn``'s transaction ends, so that processes starting
+    together migrate one after the other and the later ones find the schema ready. SQLite:
+    the write transaction's lock (``BEGIN IMMEDIATE``) is that lock already. PostgreSQL: a
+    transaction-level advisory lock (CREATE TABLE takes no lock that would make a second
+    creator wait; it fails on the catalogue's unique index instead)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY})
+
+
 def migrate(conn: Connection, where: str) -> int:
-    """Bring the database to :data:`SCHEMA_VERSION` inside ``conn``'s (write) transaction.
-    Returns the version found before."""
+    """Bring the database to :data:`SCHEMA_VERSION` inside ``conn``'s (write) transaction,
+    under the migration :func:`lock`. Returns the version found before."""
+    lock(conn)
     found = read_version(conn)
     if found > SCHEMA_VERSION:
         raise too_new(where, found)

@@ -80,8 +80,10 @@ class Receipts:
     def __init__(self, db: Database) -> None:
         fast = db.sqlite
         stmt = db.insert_ignore(receipts).values({c: bindparam(c) for c in RECEIPT_COLS})
-        if not db.engine.dialect.supports_sane_multi_rowcount:
-            # the stored count comes from the inserted rows when rowcount cannot be trusted
+        if not db.sqlite:
+            # the stored count comes from the rows actually inserted: psycopg's rowcount
+            # for a batched INSERT … ON CONFLICT DO NOTHING is -1 (or one batch's), which
+            # read "stored -7, duplicates 707" for 700 new receipts
             stmt = stmt.returning(receipts.c.id)
             fast = False
         self._insert = Bulk(stmt, RECEIPT_COLS, db.engine, fast)
