@@ -1,9 +1,10 @@
 """Fixtures for the store tests: a fresh database per test, on SQLite and on PostgreSQL.
 
-A test that takes ``store`` but not ``db_path`` runs twice, on a fresh SQLite file and on a
-fresh PostgreSQL database (``tests/support/postgres.py``), and reads back through
-:func:`tests.store.helpers.rows` with the store itself. A test that takes ``db_path`` is about
-the SQLite file (pragmas, the ``sqlite3`` shell, its bytes) and runs on SQLite only.
+A test that takes ``store`` (or ``store_url``) but not ``db_path`` runs twice, on a fresh
+SQLite file and on a fresh PostgreSQL database (``tests/support/postgres.py``), and reads
+back through :func:`tests.store.helpers.rows` with the store itself. A test that takes
+``db_path`` is about the SQLite file (pragmas, the ``sqlite3`` shell, its bytes) and runs
+on SQLite only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ KINDS = ("sqlite", "postgresql")
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     params = inspect.signature(metafunc.function).parameters
-    if "store" in params and "db_path" not in params:
+    if ("store" in params or "store_url" in params) and "db_path" not in params:
         metafunc.parametrize("db_kind", KINDS)
 
 

@@ -53,9 +53,9 @@ def config() -> LoadedConfig:
     return LoadedConfig(settings=settings, path=None, secrets={})
 
 
-def test_a_killed_poller_is_completed_by_the_next_run_without_duplicates(db_path: Path) -> None:
+def test_a_killed_poller_is_completed_by_the_next_run_without_duplicates(store_url: str) -> None:
     child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(db_path), "50"],
+        [sys.executable, str(CHILD), store_url, "50"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -70,13 +70,13 @@ def test_a_killed_poller_is_completed_by_the_next_run_without_duplicates(db_path
             if stream is not None:
                 stream.close()
     assert child.returncode == -signal.SIGKILL
-    assert rows(db_path, "SELECT count(*), count(receipts) FROM raw_messages") == [(50, 0)]
 
     # the next run: the mailbox still offers everything (nothing was acknowledged), plus one
     offered = [RawItem(f"uid-{i}", f"receipt M{i}".encode(), "text") for i in range(51)]
     mailbox = Mailbox(offered)
     cfg = config()
-    with Store(f"sqlite:///{db_path}") as store:
+    with Store(store_url) as store:
+        assert rows(store, "SELECT count(*), count(receipts) FROM raw_messages") == [(50, 0)]
         result = poll_source(
             cfg,
             cfg.settings.sources[0],
@@ -98,5 +98,6 @@ def test_a_killed_poller_is_completed_by_the_next_run_without_duplicates(db_path
             parser=ReceiptParser(),
         )
         assert (again.outcome, again.fetched, again.stored) == ("ok", 0, 0)
-    assert rows(db_path, "SELECT count(*), count(DISTINCT message_id) FROM receipts") == [(51, 51)]
-    assert rows(db_path, "SELECT count(*) FROM raw_messages WHERE receipts = 1") == [(51,)]
+        counted = rows(store, "SELECT count(*), count(DISTINCT message_id) FROM receipts")
+        assert counted == [(51, 51)]
+        assert rows(store, "SELECT count(*) FROM raw_messages WHERE receipts = 1") == [(51,)]

@@ -96,7 +96,8 @@ def test_the_public_names_are_exactly_the_documented_ones(store: Store, db_path:
             assert f"`{col}`" in section, f"{name}.{col} is not documented"
 
 
-def test_the_reports_have_their_indexes(store: Store, db_path: Path) -> None:
+def test_the_reports_have_their_indexes(sqlite_store: Store) -> None:
+    store = sqlite_store
     plans = {
         "SELECT * FROM receipts WHERE message_id = 'x'": "ix_receipts_message_id",
         "SELECT * FROM receipts WHERE state = 'DELIVERED' AND done_at >= '2026'": (
@@ -112,7 +113,7 @@ def test_the_reports_have_their_indexes(store: Store, db_path: Path) -> None:
         "SELECT * FROM message_status WHERE message_id = 'x'": "ix_receipts_message_id",
     }
     for sql, index in plans.items():
-        plan = " ".join(r[3] for r in rows(db_path, f"EXPLAIN QUERY PLAN {sql}"))
+        plan = " ".join(r[3] for r in rows(store, f"EXPLAIN QUERY PLAN {sql}"))
         assert index in plan, (sql, plan)
 
 
@@ -275,7 +276,8 @@ def test_error_mapping_says_what_to_do() -> None:
     assert "read-only" in str(readonly)
 
 
-def test_the_readme_queries_run_read_only(store: Store, db_path: Path) -> None:
+def test_the_readme_queries_run_read_only(sqlite_store: Store) -> None:
+    store = sqlite_store  # the README's examples are written for the SQLite file
     [entry] = store.journal("a", [item("u1")], at(0))
     store.store_parsed("a", "a", [ParsedRaw(entry.raw_id, [receipt("0A1B2C3D")])], at(1))
     store.quarantine(store.journal("a", [item("u2")], at(2))[0].raw_id, "bad", now=at(3))
@@ -285,7 +287,7 @@ def test_the_readme_queries_run_read_only(store: Store, db_path: Path) -> None:
     blocks = [b.split("```", 1)[0] for b in section.split("```sql\n")[1:]]
     statements = [s.strip() for b in blocks for s in b.split(";") if s.strip()]
     assert len(statements) >= 6
-    results = [rows(db_path, sql) for sql in statements]
+    results = [rows(store, sql) for sql in statements]
     assert results[0] == [
         (
             "2026-11-22T14:00:01.000000Z",
