@@ -100,7 +100,7 @@ def test_the_reports_have_their_indexes(sqlite_store: Store) -> None:
     store = sqlite_store
     plans = {
         "SELECT * FROM receipts WHERE message_id = 'x'": "ix_receipts_message_id",
-        "SELECT * FROM receipts WHERE state = 'DELIVERED' AND done_at >= '2026'": (
+        "SELECT * FROM receipts WHERE state = 'DELIVERED' AND done_at >= '2026-01-01'": (
             "ix_receipts_state_done"
         ),
         "SELECT * FROM receipts WHERE source = 'a' AND received_at >= '2026'": (
@@ -109,8 +109,23 @@ def test_the_reports_have_their_indexes(sqlite_store: Store) -> None:
         "SELECT * FROM poll_runs WHERE source = 'a' ORDER BY started_at DESC": (
             "ix_poll_runs_source_started"
         ),
-        # the view's filter reaches the index (pushed down through its window functions)
-        "SELECT * FROM message_status WHERE message_id = 'x'": "ix_receipts_message_id",
+        # message_status: a lookup by message id, with or without its scope, is the key
+        "SELECT * FROM message_status WHERE message_id = 'x'": "ix_message_status_message_id",
+        "SELECT * FROM message_status WHERE scope = 's' AND message_id = 'x'": (
+            "PRIMARY KEY (scope=? AND message_id=?)"
+        ),
+        "SELECT state, count(*) FROM message_status GROUP BY state": (
+            "COVERING INDEX ix_message_status_state_done"
+        ),
+        "SELECT count(*) FROM message_status WHERE final = 1 AND done_at >= '2026-11-21'": (
+            "COVERING INDEX ix_message_status_done_final"
+        ),
+        "SELECT * FROM message_status WHERE source = 'a' AND done_at >= '2026-11-21'": (
+            "ix_message_status_source_done"
+        ),
+        "SELECT * FROM message_status WHERE state = 'DELIVERED' AND done_at >= '2026-11-21'": (
+            "ix_message_status_state_done"
+        ),
     }
     for sql, index in plans.items():
         plan = " ".join(r[3] for r in rows(store, f"EXPLAIN QUERY PLAN {sql}"))

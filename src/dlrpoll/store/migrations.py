@@ -7,6 +7,9 @@ failure leaves the file exactly as it was. A file from a newer dlrpoll is refuse
 To change the schema: change ``tables.py``, add ``STEPS[n]`` that turns version ``n - 1``
 into ``n`` (ALTER TABLE, DROP and CREATE VIEW ...), bump :data:`SCHEMA_VERSION`, and
 document the change in the README's schema section.
+
+Versions: 1, the first; 2, ``message_status`` a maintained table instead of a view, and
+time columns declared ``DATETIME`` on SQLite (``migrate_v2.py``).
 """
 
 from __future__ import annotations
@@ -18,29 +21,33 @@ from sqlalchemy import Connection, inspect, text
 from sqlmodel import SQLModel
 
 from dlrpoll.errors import SchemaTooNewError, StoreError
-from dlrpoll.store import tables
+from dlrpoll.store import migrate_v2, tables
 
 log = logging.getLogger(__name__)
 
 #: The schema this dlrpoll writes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _leases(conn: Connection) -> None:
-    """2: ``source_state`` records the lease's holder process and the refused attempts."""
+    """3: ``source_state`` records the lease's holder process and the refused attempts."""
+    stamp = "DATETIME" if conn.dialect.name == "sqlite" else "VARCHAR"
+    # step 2 rebuilds source_state on SQLite in the newest shape, these columns included
+    have = {c["name"] for c in inspect(conn).get_columns("source_state")}
     for column, kind in (
         ("holder_host", "VARCHAR"),
         ("holder_pid", "INTEGER"),
         ("holder_start", "VARCHAR"),
         ("last_started_by", "VARCHAR"),
         ("skipped", "INTEGER NOT NULL DEFAULT 0"),
-        ("last_skipped_at", "VARCHAR"),
+        ("last_skipped_at", stamp),
     ):
-        conn.execute(text(f"ALTER TABLE source_state ADD COLUMN {column} {kind}"))
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE source_state ADD COLUMN {column} {kind}"))
 
 
 #: ``STEPS[n]`` upgrades a database at version ``n - 1`` to version ``n`` (n >= 2).
-STEPS: dict[int, Callable[[Connection], None]] = {2: _leases}
+STEPS: dict[int, Callable[[Connection], None]] = {2: migrate_v2.upgrade, 3: _leases}
 
 #: Where databases other than SQLite keep the version (they have no ``user_version``).
 VERSION_TABLE = "dlrpoll_schema"
@@ -79,7 +86,7 @@ def too_new(where: str, version: int) -> SchemaTooNewError:
 
 
 def create_current(conn: Connection) -> None:
-    """Create every table, index and view of the current schema."""
+    """Create every table, index, view and trigger of the current schema."""
     SQLModel.metadata.create_all(conn, tables=list(tables.TABLES))
     for sql in tables.VIEWS.values():
         conn.execute(text(sql))

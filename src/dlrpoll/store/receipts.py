@@ -1,5 +1,7 @@
 """Receipts: the row a :class:`~dlrpoll.receipts.model.Receipt` becomes, and the insert that
-dedupes it (``ON CONFLICT DO NOTHING`` on the dedupe index, never "look, then insert").
+dedupes it (``ON CONFLICT DO NOTHING`` on the dedupe index, never "look, then insert") and
+folds the receipts it stored into ``message_status`` in the same transaction
+(:mod:`~dlrpoll.store.status`): there is no way to store a receipt without its status.
 
 The row is derived from the receipt's fields and the table's plan
 (:data:`~dlrpoll.store.tables.RECEIPT_PLAN`): :func:`receipt_row` is generated once at import,
@@ -13,11 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam
+from sqlalchemy import Connection, bindparam, func, select
 
 from dlrpoll.receipts.model import Receipt
 from dlrpoll.store.bulk import Bulk
 from dlrpoll.store.database import Database
+from dlrpoll.store.status import STATUS_INPUT, StatusWriter, since_upsert
 from dlrpoll.store.tables import RECEIPT_PLAN, Stored, receipts
 from dlrpoll.timestamps import to_text
 
@@ -75,19 +78,37 @@ def receipt_rows(
 
 
 class Receipts:
-    """The receipts insert, on a store's connections."""
+    """The receipts insert, and the status fold that goes with it, on a store's connections.
 
-    def __init__(self, db: Database) -> None:
-        fast = db.sqlite
+    ``serialized`` (SQLite's default): the new receipts are those above the largest id
+    before the insert, folded in SQL (:func:`~dlrpoll.store.status.since_upsert`);
+    otherwise the insert returns the new rows and :class:`StatusWriter` folds them. In the
+    same transaction either way.
+    """
+
+    def __init__(self, db: Database, *, serialized: bool | None = None) -> None:
+        self.serialized = db.sqlite if serialized is None else serialized
         stmt = db.insert_ignore(receipts).values({c: bindparam(c) for c in RECEIPT_COLS})
-        if not db.sqlite:
-            # the stored count comes from the rows actually inserted: psycopg's rowcount
-            # for a batched INSERT … ON CONFLICT DO NOTHING is -1 (or one batch's), which
-            # read "stored -7, duplicates 707" for 700 new receipts
-            stmt = stmt.returning(receipts.c.id)
-            fast = False
-        self._insert = Bulk(stmt, RECEIPT_COLS, db.engine, fast)
+        if not self.serialized:
+            # the inserted rows themselves say which receipts were new (not duplicates)
+            stmt = stmt.returning(*(receipts.c[name] for name in STATUS_INPUT))
+        self._insert = Bulk(stmt, RECEIPT_COLS, db.engine, self.serialized)
+        self._status = StatusWriter(db)
+        self._since = since_upsert(db.engine, db.where)
+        self._max_id = select(func.max(receipts.c.id))
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
-        """Insert ``rows`` (duplicates are skipped); how many were new."""
-        return self._insert.run(conn, rows, count=True) if rows else 0
+        """Insert ``rows`` (duplicates are skipped) and fold the new ones into
+        ``message_status``, inside ``conn``'s transaction; how many were new."""
+        if not rows:
+            return 0
+        if self.serialized:
+            before = conn.execute(self._max_id).scalar() or 0
+            stored = self._insert.run(conn, rows)
+            if stored:
+                conn.execute(self._since, {"after": before})
+            return stored
+        dicts = [dict(zip(RECEIPT_COLS, row, strict=True)) for row in rows]
+        new = conn.execute(self._insert.stmt, dicts).all()
+        self._status.add(conn, sorted(new))  # in arrival (id) order
+        return len(new)

@@ -1,9 +1,11 @@
-"""The tables and the view: the database's public contract (see the README's schema section).
+"""The tables: the database's public contract (see the README's schema section).
 
 Every name here is read by reporting tools, so a change needs a schema version and a
 migration (``migrations.py``). Column types are plain and dialect-neutral: timestamps are
 ISO-8601 UTC text (:mod:`dlrpoll.timestamps`), booleans are integers 0/1, so the same SQL
-works in the ``sqlite3`` shell, in spreadsheets and on PostgreSQL.
+works in the ``sqlite3`` shell, in spreadsheets and on PostgreSQL. On SQLite, time columns
+are declared ``DATETIME`` (:data:`Timestamp`), so tools that infer types from declarations
+(Metabase, DBeaver) see dates; the values stay text (see :data:`Timestamp`).
 
 The ``receipts`` columns that hold a receipt's own fields are derived from
 :data:`~dlrpoll.receipts.model.RECEIPT_FIELDS` and the fields' types (:data:`RECEIPT_PLAN`),
@@ -17,8 +19,17 @@ import types
 import typing
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, Table, func
-from sqlalchemy.types import TypeEngine
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    Table,
+    func,
+)
+from sqlalchemy.types import TypeEngine, UserDefinedType
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
@@ -28,6 +39,24 @@ from dlrpoll.timestamps import to_text as iso
 from dlrpoll.timestamps import to_text_or_none as iso_or_none
 
 __all__ = ["from_iso", "iso", "iso_or_none"]  # the store's names for the timestamp functions
+
+
+class _SqliteDatetime(UserDefinedType[str]):
+    """The declared type ``DATETIME``, with the values passed through as text."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: typing.Any) -> str:
+        return "DATETIME"
+
+
+#: A time column: ISO-8601 UTC text (``2026-11-22T14:07:53.123456Z``) everywhere, declared
+#: ``DATETIME`` on SQLite so that type-inferring tools see a date (Metabase matches
+#: ``DATETIME``, not ``TIMESTAMP``, for SQLite). ``DATETIME`` has NUMERIC affinity, which
+#: keeps our values text: SQLite converts only text that is a well-formed number, and a
+#: timestamp never is. (Compare with a full date, ``done_at >= '2026-11-22'``: a bare year
+#: such as ``'2026'`` would be read as the number 2026.) Elsewhere the type is plain text.
+Timestamp: TypeEngine[str] = AutoString().with_variant(_SqliteDatetime(), "sqlite")
 
 
 class RawMessage(SQLModel, table=True):
@@ -40,16 +69,16 @@ class RawMessage(SQLModel, table=True):
     source: str
     remote_id: str | None = None
     sha256: str
-    fetched_at: str
+    fetched_at: str = Field(sa_type=Timestamp)
     payload: bytes = Field(sa_column=Column("payload", LargeBinary, nullable=False))
     format: str
     sender: str | None = None
-    received_at: str | None = None
+    received_at: str | None = Field(default=None, sa_type=Timestamp)
     #: why the item is quarantined; NULL once it parsed
     parse_error: str | None = None
     #: how many receipts it yielded; NULL until parsed (NULL and no parse_error: unprocessed)
     receipts: int | None = None
-    parsed_at: str | None = None
+    parsed_at: str | None = Field(default=None, sa_type=Timestamp)
 
 
 class PollRunRow(SQLModel, table=True):
@@ -59,8 +88,8 @@ class PollRunRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source: str
-    started_at: str
-    finished_at: str
+    started_at: str = Field(sa_type=Timestamp)
+    finished_at: str = Field(sa_type=Timestamp)
     outcome: str
     fetched: int = 0
     stored: int = 0
@@ -76,16 +105,16 @@ class SourceState(SQLModel, table=True):
     __tablename__ = "source_state"
 
     source: str = Field(primary_key=True)
-    last_started_at: str | None = None
+    last_started_at: str | None = Field(default=None, sa_type=Timestamp)
     claimed_by: str | None = None
-    claimed_until: str | None = None
-    # schema 2: the lease's holder (see dlrpoll.owner), the floor's poller, refused attempts
+    claimed_until: str | None = Field(default=None, sa_type=Timestamp)
+    # schema 3: the lease's holder (see dlrpoll.owner), the floor's poller, refused attempts
     holder_host: str | None = None
     holder_pid: int | None = None
     holder_start: str | None = None
     last_started_by: str | None = None
     skipped: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    last_skipped_at: str | None = None
+    last_skipped_at: str | None = Field(default=None, sa_type=Timestamp)
 
 
 raw_messages: Table = RawMessage.__table__  # type: ignore[attr-defined]
@@ -135,7 +164,9 @@ RECEIPT_PLAN = _receipt_plan()
 def _receipt_columns() -> list[Column[typing.Any]]:
     cols: list[Column[typing.Any]] = []
     for name, how, nullable, kind in RECEIPT_PLAN:
-        sql_type: TypeEngine[typing.Any] = Integer() if kind in (int, bool) else AutoString()
+        sql_type: TypeEngine[typing.Any] = (
+            Integer() if kind in (int, bool) else Timestamp if kind is datetime else AutoString()
+        )
         cols.append(Column(name, sql_type, nullable=nullable))
         if how is Stored.STATE:
             cols.append(Column("state_code", Integer(), nullable=nullable))
@@ -152,10 +183,8 @@ receipts = Table(
     Column("source", AutoString(), nullable=False),
     Column("scope", AutoString(), nullable=False),
     *_receipt_columns(),
-    Column("received_at", AutoString(), nullable=False),
+    Column("received_at", Timestamp, nullable=False),
 )
-
-TABLES: tuple[Table, ...] = (raw_messages, receipts, poll_runs, source_state)
 
 # The journal's identity of an item: its remote id when the source has one, else its bytes.
 Index(
@@ -209,13 +238,54 @@ Index("ix_receipts_source_received", receipts.c.source, receipts.c.received_at)
 Index("ix_receipts_raw_id", receipts.c.raw_id)
 Index("ix_poll_runs_source_started", poll_runs.c.source, poll_runs.c.started_at)
 
-#: ``message_status``: one row per (scope, message_id) under the final-state rule.
-#: The earliest final receipt (by arrival) governs and is never replaced; without a final
+#: ``message_status``: one row per (scope, message_id) under the final-state rule, kept up
+#: to date in the same transaction as the receipts it depends on (``status.py``):
+#: the earliest final receipt (by arrival) governs and is never replaced; without a final
 #: receipt, the latest intermediate one by done_at (unknown counts as oldest), then arrival.
+message_status = Table(
+    "message_status",
+    SQLModel.metadata,
+    Column("scope", AutoString(), nullable=False),
+    Column("message_id", AutoString(), nullable=False),
+    Column("state", AutoString(), nullable=False),
+    Column("state_code", Integer(), nullable=False),
+    Column("final", Integer(), nullable=False),
+    Column("done_at", Timestamp, nullable=True),
+    Column("receipts", Integer(), nullable=False),
+    Column("conflict", Integer(), nullable=False),
+    Column("source", AutoString(), nullable=False),
+    Column("provider_status", AutoString(), nullable=False),
+    Column("error_code", AutoString(), nullable=True),
+    Column("receipt_id", Integer(), nullable=False),
+    Column("first_received_at", Timestamp, nullable=False),
+    Column("last_received_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("scope", "message_id", name="pk_message_status"),
+    # one B-tree fewer per message on SQLite: the rows live in the primary key's order
+    sqlite_with_rowid=False,
+    # its inserts never need keys back, and SQLite's trigger (status.py) may not have any
+    implicit_returning=False,
+)
+ms = message_status.c
+# a lookup by message id alone: the join a reporting tool writes against its sent messages
+Index("ix_message_status_message_id", ms.message_id)
+Index("ix_message_status_state_done", ms.state, ms.done_at)
+Index("ix_message_status_done_final", ms.done_at, ms.final)
+Index("ix_message_status_source_done", ms.source, ms.done_at)
+
+TABLES: tuple[Table, ...] = (raw_messages, receipts, poll_runs, source_state, message_status)
+
+#: Views of the current schema (none since version 2: ``message_status`` is a table).
+VIEWS: dict[str, str] = {}
+
+#: ``message_status``'s columns, in order.
+MESSAGE_STATUS_COLUMNS: tuple[str, ...] = tuple(c.name for c in message_status.columns)
+
+#: ``message_status`` computed from ``receipts`` alone: the view of schema version 1, kept
+#: to build the table when migrating, to fold each write's new receipts on SQLite
+#: (:data:`MESSAGE_STATUS_SINCE_QUERY`), and as the rule's reference in tests and benchmarks.
 #: Plain SQL with window functions: SQLite >= 3.25 and PostgreSQL both run it.
-MESSAGE_STATUS_VIEW = """\
-CREATE VIEW message_status AS
-SELECT scope, message_id, state, state_code, final, done_at, receipts, conflict,
+MESSAGE_STATUS_TEMPLATE = """\
+{with_}SELECT scope, message_id, state, state_code, final, done_at, receipts, conflict,
        source, provider_status, error_code, receipt_id, first_received_at, last_received_at
 FROM (
     SELECT r.scope, r.message_id, r.state, r.state_code, r.final, r.done_at,
@@ -233,27 +303,19 @@ FROM (
                         COALESCE(r.done_at, '') DESC,
                         r.id DESC
            ) AS pick
-    FROM receipts AS r
+    FROM {receipts} AS r
     WINDOW w AS (PARTITION BY r.scope, r.message_id)
 ) AS ranked
 WHERE pick = 1"""
-
-VIEWS: dict[str, str] = {"message_status": MESSAGE_STATUS_VIEW}
-
-#: The view's columns, in order (kept beside the view's SQL; a test checks they agree).
-MESSAGE_STATUS_COLUMNS: tuple[str, ...] = (
-    "scope",
-    "message_id",
-    "state",
-    "state_code",
-    "final",
-    "done_at",
-    "receipts",
-    "conflict",
-    "source",
-    "provider_status",
-    "error_code",
-    "receipt_id",
-    "first_received_at",
-    "last_received_at",
+MESSAGE_STATUS_QUERY = MESSAGE_STATUS_TEMPLATE.format(with_="", receipts="receipts")
+#: The same over the receipts with ids above ``:after`` only: the fold of one write's new
+#: receipts, on SQLite where writers are serialized and ids grow (``status.py``).
+#: MATERIALIZED: else SQLite walks the whole dedupe index in partition order and filters.
+MESSAGE_STATUS_SINCE_QUERY = MESSAGE_STATUS_TEMPLATE.format(
+    with_=(
+        "WITH new_receipts AS MATERIALIZED (SELECT id, scope, message_id, state, state_code,"
+        " final, done_at, source, provider_status, error_code, received_at"
+        " FROM receipts WHERE id > :after)\n"
+    ),
+    receipts="new_receipts",
 )

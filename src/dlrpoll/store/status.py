@@ -1,0 +1,203 @@
+"""``message_status`` kept up to date: the receipts a transaction stores, folded into their
+messages' rows in that same transaction.
+
+The rule (DESIGN.md, and the README's schema section): the earliest-arriving final receipt
+governs and never changes; otherwise the latest intermediate one by done_at (unknown counts
+as oldest), then by arrival; ``conflict`` when two different final states arrived.
+
+A status is a fold over a message's receipts, and two folds combine (:func:`merge`): the
+governing receipt is the better of the two governors, counts add, first and last arrival
+are the min and max, and a conflict is either side's conflict or two finals that differ.
+So the new receipts of one transaction are folded per message here, and each message's
+fold is combined with its stored row by one ``INSERT … ON CONFLICT DO UPDATE`` whose SET
+clause is the same :func:`merge`, written in SQL (atomic per row, on SQLite and PostgreSQL
+alike). Arrival order is the receipt id, so the result does not depend on which
+transaction commits first.
+
+On SQLite, where writers are serialized and ids grow, the new receipts of a write are the
+ones above the largest id before it, and one statement folds them in SQL and merges them
+(:func:`since_upsert`): no rows go through Python. Elsewhere the store folds the rows its
+insert returns (:class:`StatusWriter`); tests run that path on SQLite too. (A trigger
+would keep the table by construction, but SQLite then journals every row's statement,
+which made storing receipts twice as slow again.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    text,
+    true,
+)
+
+from dlrpoll.store.bulk import Bulk, dialect_insert
+from dlrpoll.store.tables import (
+    MESSAGE_STATUS_COLUMNS,
+    MESSAGE_STATUS_SINCE_QUERY,
+    message_status,
+)
+
+if TYPE_CHECKING:  # database.py imports migrations.py, which imports this module
+    from dlrpoll.store.database import Database
+
+#: The columns of a new receipt that the fold reads, in this order (``id`` is the arrival).
+STATUS_INPUT: tuple[str, ...] = (
+    "id",
+    "scope",
+    "message_id",
+    "state",
+    "state_code",
+    "final",
+    "done_at",
+    "source",
+    "provider_status",
+    "error_code",
+    "received_at",
+)
+
+_COL = {name: i for i, name in enumerate(MESSAGE_STATUS_COLUMNS)}
+_FINAL, _DONE, _CODE = _COL["final"], _COL["done_at"], _COL["state_code"]
+_RID, _N, _CONFLICT = _COL["receipt_id"], _COL["receipts"], _COL["conflict"]
+_FIRST, _LAST = _COL["first_received_at"], _COL["last_received_at"]
+#: the columns that come from the governing receipt
+GOVERNING: tuple[str, ...] = (
+    "state",
+    "state_code",
+    "final",
+    "done_at",
+    "source",
+    "provider_status",
+    "error_code",
+    "receipt_id",
+)
+_GOV = [_COL[name] for name in GOVERNING]
+
+
+def _better(new: Sequence[Any], cur: Sequence[Any]) -> bool:
+    """Whether ``new``'s governing receipt beats ``cur``'s."""
+    if new[_FINAL]:
+        return not cur[_FINAL] or new[_RID] < cur[_RID]
+    if cur[_FINAL]:
+        return False
+    new_done, cur_done = new[_DONE] or "", cur[_DONE] or ""
+    return new_done > cur_done or (new_done == cur_done and new[_RID] > cur[_RID])
+
+
+def merge(cur: list[Any], new: Sequence[Any]) -> None:
+    """Combine the fold ``new`` into the fold ``cur`` (both rows in column order), in place."""
+    cur[_CONFLICT] = (
+        1
+        if cur[_CONFLICT]
+        or new[_CONFLICT]
+        or (cur[_FINAL] and new[_FINAL] and cur[_CODE] != new[_CODE])
+        else 0
+    )
+    if _better(new, cur):
+        for i in _GOV:
+            cur[i] = new[i]
+    cur[_N] += new[_N]
+    if new[_FIRST] < cur[_FIRST]:
+        cur[_FIRST] = new[_FIRST]
+    if new[_LAST] > cur[_LAST]:
+        cur[_LAST] = new[_LAST]
+
+
+def fold(receipts: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """One status row per message for ``receipts`` (rows in :data:`STATUS_INPUT` order)."""
+    out: dict[tuple[str, str], list[Any]] = {}
+    for rid, scope, mid, state, code, final, done, source, status, error, at in receipts:
+        row = [scope, mid, state, code, final, done, 1, 0, source, status, error, rid, at, at]
+        cur = out.get((scope, mid))
+        if cur is None:
+            out[(scope, mid)] = row
+        else:
+            merge(cur, row)
+    return list(out.values())
+
+
+def _merge_sql(excluded: Any) -> dict[str, ColumnElement[Any]]:
+    """:func:`merge` as the SET clause of an upsert: ``excluded`` is the new fold."""
+    ms, ex = message_status.c, excluded
+    one: ColumnElement[Any] = literal_column("1")
+    zero: ColumnElement[Any] = literal_column("0")
+    empty: ColumnElement[Any] = literal_column("''")
+    ex_done, ms_done = func.coalesce(ex.done_at, empty), func.coalesce(ms.done_at, empty)
+    better = or_(
+        and_(ex.final == one, or_(ms.final == zero, ex.receipt_id < ms.receipt_id)),
+        and_(
+            ex.final == zero,
+            ms.final == zero,
+            or_(ex_done > ms_done, and_(ex_done == ms_done, ex.receipt_id > ms.receipt_id)),
+        ),
+    )
+    conflict = or_(
+        ms.conflict == one,
+        ex.conflict == one,
+        and_(ms.final == one, ex.final == one, ms.state_code != ex.state_code),
+    )
+    out: dict[str, ColumnElement[Any]] = {
+        name: case((better, ex[name]), else_=ms[name]) for name in GOVERNING
+    }
+    out["receipts"] = ms.receipts + ex.receipts
+    out["conflict"] = case((conflict, one), else_=zero)
+    out["first_received_at"] = case(
+        (ex.first_received_at < ms.first_received_at, ex.first_received_at),
+        else_=ms.first_received_at,
+    )
+    out["last_received_at"] = case(
+        (ex.last_received_at > ms.last_received_at, ex.last_received_at),
+        else_=ms.last_received_at,
+    )
+    return out
+
+
+def _upsert(engine: Engine, where: str, values: dict[str, Any]) -> Any:
+    ms = message_status
+    stmt: Any = dialect_insert(ms, engine, where).values(values)
+    return stmt.on_conflict_do_update(
+        index_elements=[ms.c.scope, ms.c.message_id], set_=_merge_sql(stmt.excluded)
+    )
+
+
+def since_upsert(engine: Engine, where: str) -> Any:
+    """The SQLite fold of one write: the receipts with ids above ``:after`` folded per
+    message by the rule's reference query, then merged into ``message_status`` by the same
+    upsert :class:`StatusWriter` runs. One statement in C, no rows through Python."""
+    ms = message_status
+    cols = [ms.c[name] for name in MESSAGE_STATUS_COLUMNS]
+    fold_sql = text(MESSAGE_STATUS_SINCE_QUERY).columns(*cols)
+    stmt: Any = dialect_insert(ms, engine, where).from_select(
+        # SQLite reads an ON after a bare FROM as a join's: a WHERE ends the SELECT
+        list(MESSAGE_STATUS_COLUMNS),
+        fold_sql.subquery("new").select().where(true()),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[ms.c.scope, ms.c.message_id], set_=_merge_sql(stmt.excluded)
+    )
+
+
+class StatusWriter:
+    """The upsert that folds new receipts into ``message_status``, on a store's connections."""
+
+    def __init__(self, db: Database) -> None:
+        stmt = _upsert(db.engine, db.where, {c: bindparam(c) for c in MESSAGE_STATUS_COLUMNS})
+        self._upsert = Bulk(stmt, MESSAGE_STATUS_COLUMNS, db.engine, db.sqlite)
+
+    def add(self, conn: Connection, new_receipts: Iterable[Sequence[Any]]) -> int:
+        """Fold receipts just inserted (rows in :data:`STATUS_INPUT` order) into their
+        messages' statuses, inside ``conn``'s transaction; how many messages were touched."""
+        rows = [tuple(row) for row in fold(new_receipts)]
+        if rows:
+            self._upsert.run(conn, rows)
+        return len(rows)
