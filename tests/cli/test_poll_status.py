@@ -93,6 +93,14 @@ def test_a_second_poll_inside_the_floor_is_skipped_and_exits_zero(
         r"(\d\d:\d\d:\d\d) \(UTC\)",
         out[1],
     ), out[1]
+    # the refused attempt is counted, not recorded as a run
+    assert main(["status", "--config", str(config), "--json"]) == 0
+    box = json.loads(capsys.readouterr().out)["sources"][0]
+    assert (box["polls"], box["skipped_attempts"], box["lease"]) == (
+        {"ok": 1, "skipped": 1},
+        1,
+        None,
+    )
 
 
 def test_an_unknown_source_is_a_configuration_error(
