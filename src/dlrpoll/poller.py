@@ -61,13 +61,15 @@ def default_owner() -> Owner:
 @dataclass(frozen=True)
 class PollResult:
     """What one poll did, as recorded in ``poll_runs``. ``held`` describes items left on the
-    server for an operator (they make the outcome ``partial``)."""
+    server for an operator (they make the outcome ``partial``); a skipped poll says when the
+    source is ``next_allowed``."""
 
     source: str
     outcome: str
     counts: Counts = Counts()
     error: str | None = None
     held: tuple[str, ...] = field(default=())
+    next_allowed: datetime | None = None
 
     @property
     def fetched(self) -> int:
@@ -167,6 +169,7 @@ class Poll:
         self.lease_ttl = lease_ttl(config, cfg)
         self.heartbeat: Heartbeat | None = None
         self.refusal: str | None = None
+        self.next_allowed: datetime | None = None
         self.started = clock()
         self.counts = Counts()
         self.held: list[str] = []
@@ -218,6 +221,7 @@ class Poll:
         )
         if not claim:
             self.refusal = claim.reason
+            self.next_allowed = claim.next_allowed
             return False
         self.heartbeat = heartbeat
         heartbeat.start()
@@ -231,7 +235,7 @@ class Poll:
         ``source_state.skipped``), and a line saying why and when the source is next allowed."""
         reason = self.refusal or "not due"
         log.info("source %s: skipped: %s", self.name, reason)
-        return PollResult(self.name, Outcome.SKIPPED, error=reason)
+        return PollResult(self.name, Outcome.SKIPPED, error=reason, next_allowed=self.next_allowed)
 
     # -- 2. fetch -------------------------------------------------------------------------
     def fetch(self, session: Session) -> Iterator[Batch]:

@@ -84,6 +84,14 @@ def after_skip(
     )
 
 
+def after_refusal(
+    next_allowed: datetime, now: datetime, delay: float = 0.0, margin: float = FLOOR_MARGIN
+) -> datetime:
+    """The next try after a refused lease that said when the source is next allowed (the
+    floor, or the end of another poller's lease): then, plus ``margin`` and the jitter."""
+    return max(now, next_allowed) + timedelta(seconds=margin + max(0.0, delay))
+
+
 def startup_offsets(
     last_starts: dict[str, datetime | None],
     intervals: dict[str, float],
@@ -354,7 +362,10 @@ class Daemon:
         cfg = plan.cfg
         now = self.clock()
         delay = jitter_delay(cfg.jitter, self.rand)
-        if result is not None and result.outcome == "skipped":
+        if result is not None and result.outcome == "skipped" and result.next_allowed:
+            # the refusal said when: no need to read the database again
+            due = after_refusal(result.next_allowed, now, delay)
+        elif result is not None and result.outcome == "skipped":
             try:
                 last = reports.last_starts(self.store, [cfg.name]).get(cfg.name)
             except DlrpollError:
