@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from dlrpoll.cli import common
+from dlrpoll.cli.release_cmd import lease_data, lease_line
 from dlrpoll.config import (
     LoadedConfig,
     Pop3SourceConfig,
@@ -28,7 +29,7 @@ from dlrpoll.errors import ConfigError
 from dlrpoll.metrics import MetricsWriter, render
 from dlrpoll.poller import PollResult, utcnow
 from dlrpoll.scheduling import Daemon, poll_round, round_exit_code, select_sources
-from dlrpoll.store import Lease, Store, masked_url, reports
+from dlrpoll.store import Store, masked_url, reports
 
 log = logging.getLogger(__name__)
 
@@ -279,42 +280,6 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
         "messages_by_state": view.messages_by_state,
         "quarantined_waiting_reparse": view.quarantined,
     }
-
-
-def lease_data(lease: Lease | None, now: datetime) -> dict[str, Any]:
-    """A source's lease for ``status --json``: who holds it, until when, in what state
-    (``free``, ``held``, ``expired``, ``gone``: see :meth:`Lease.state`), and the count of
-    refused poll attempts."""
-    if lease is None:
-        return {"lease": None, "skipped_attempts": 0}
-    holder = lease.holder
-    return {
-        "lease": None
-        if holder is None
-        else {
-            "holder": holder.name,
-            "until": reports.to_text(lease.until) if lease.until else None,
-            "state": lease.state(now),
-        },
-        "skipped_attempts": lease.skipped,
-    }
-
-
-def lease_line(row: dict[str, Any]) -> str | None:
-    """Who holds a source, for people; ``None`` when nobody does."""
-    lease = row.get("lease")
-    if not lease:
-        return None
-    until = _fmt(reports.to_time(lease["until"]))
-    state = lease["state"]
-    if state == "held":
-        return f"being polled by {lease['holder']}, lease until {until} UTC"
-    if state == "gone":
-        return (
-            f"leased by {lease['holder']} until {until} UTC, but that process is gone: the "
-            f"next poll takes it over (or `dlrpoll release {row['source']}`)"
-        )
-    return f"lease of {lease['holder']} ran out at {until} UTC (its holder stopped renewing it)"
 
 
 def format_status(data: dict[str, Any]) -> list[str]:
