@@ -18,7 +18,7 @@ from dlrpoll.store import Store, migrations
 from .helpers import at, rows
 
 CHILD = Path(__file__).with_name("migrate_child.py")
-PROCESSES = 5
+PROCESSES = 4
 
 #: what schema 3 added, so a database can be taken back to schema 2
 V2_COLUMNS = (
