@@ -130,6 +130,20 @@ def claim(
     ss = source_state
     now_s = to_text(now)
     with db.write() as conn:
+        # the common refusal first, in one statement: inside the floor (with several
+        # pollers sharing sources, every poller but one is refused this way each interval)
+        inside = conn.execute(
+            update(ss)
+            .where(
+                ss.c.source == source,
+                ss.c.last_started_at > to_text(now - timedelta(seconds=interval)),
+            )
+            .values(skipped=ss.c.skipped + 1, last_skipped_at=now_s)
+            .returning(*ss.c)
+        ).first()
+        if inside is not None:
+            lease = _lease(inside)
+            return Claim(False, _refusal(lease, interval, now), lease.next_allowed(interval, now))
         conn.execute(db.insert_ignore(ss).values(source=source))
         row = conn.execute(select(ss).where(ss.c.source == source).with_for_update()).one()
         lease = _lease(row)
