@@ -1,7 +1,8 @@
-"""What a poll (or a part of one) did: its outcome and its counts, in one shape.
+"""What a poll (or a part of one) did: its outcome, and its counts of the journal and the
+receipts, in one frozen shape.
 
-A shared leaf (it imports nothing of ours): the store returns counts, the poller adds them
-up, ``poll_runs`` records them, ``status`` and the metrics show them.
+A shared leaf (it imports nothing of ours): the store returns it, the poller adds it up,
+``poll_runs`` records it, ``status`` and the metrics show it.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    """Raw items newly journaled (``fetched``), receipts new to the database (``stored``),
-    receipts already there (``duplicates``), raw items quarantined (``quarantined``)."""
+    """``fetched``: raw items newly journaled; ``stored``: receipts new to the database;
+    ``duplicates``: receipts already there (same scope, message id, state, done date and
+    error code); ``quarantined``: raw items that could not be parsed. Add two with ``+``."""
 
     fetched: int = 0
     stored: int = 0
@@ -46,9 +48,12 @@ class Counts:
             self.quarantined + other.quarantined,
         )
 
-    def describe(self) -> str:
-        """``fetched 3, stored 2, duplicates 1, quarantined 0``, for logs and ``poll``."""
+    def text(self) -> str:
+        """``fetched 12, stored 11, duplicates 1, quarantined 0``: for logs and output."""
         return (
             f"fetched {self.fetched}, stored {self.stored}, "
             f"duplicates {self.duplicates}, quarantined {self.quarantined}"
         )
+
+    #: the store branch's name for :meth:`text`
+    describe = text

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
@@ -38,7 +38,7 @@ from dlrpoll.errors import (
 from dlrpoll.heartbeat import Heartbeat
 from dlrpoll.owner import Owner
 from dlrpoll.rawitem import RawItem
-from dlrpoll.receipts import Profile, build_profiles, parse_payload
+from dlrpoll.receipts import Profile, build_profiles, parse_payload, resolve_profile
 from dlrpoll.receipts.safety import safe_receipts
 from dlrpoll.sources import Batch, Session, Source
 from dlrpoll.store import JournalEntry, ParsedRaw, PollRun, Store
@@ -127,7 +127,7 @@ def parser_for(config: LoadedConfig, source: SourceConfig) -> Parser:
     profiles = build_profiles(
         {name: p.model_dump() for name, p in config.settings.profiles.items()}
     )
-    return Parser(profiles[source.profile], source.tz)
+    return Parser(resolve_profile(profiles, source.profile, source.auto_fallback), source.tz)
 
 
 def claim_ttl(cfg: SourceConfig) -> float:
@@ -259,8 +259,10 @@ class Poll:
         self.held.extend(batch.held)
         if batch.envelope is not None:
             [entry] = self.journal_envelope(batch.envelope)
-            if entry.new:
-                self.open_envelope(entry.raw_id, batch.envelope)
+            # opened even when its bytes were journaled before: that copy may be quarantined
+            # (a layout fixed since), and this batch is acknowledged next; items already
+            # journaled are not stored twice
+            self.open_envelope(entry.raw_id, batch.envelope)
         if not batch.items:
             return
         entries = self.journal(batch.items)
@@ -421,35 +423,3 @@ def poll_source(
     set (daemon shutdown), the poll ends after the batch it is on has been acknowledged."""
     poll = Poll(config, cfg, source, store, clock=clock, owner=owner, parser=parser, stop=stop)
     return poll.run()
-
-
-def reparse(
-    config: LoadedConfig,
-    store: Store,
-    source: str | None = None,
-    *,
-    clock: Clock = utcnow,
-    make: Callable[[SourceConfig], Source] | None = None,
-) -> Mapping[str, Counts]:
-    """Re-run the parsers over quarantined raw items; store what now parses (idempotent).
-    Records of items left on the server and containers are left alone: their reason lies
-    with the source, not the parser. ``make`` builds a configured source (default
-    :func:`dlrpoll.sources.make_source`)."""
-    from dlrpoll.sources import make_source
-
-    out: dict[str, Counts] = {}
-    sources = [config.settings.source(source)] if source else list(config.settings.sources)
-    for cfg in sources:
-        src = make(cfg) if make is not None else make_source(config, cfg)
-        skip = src.records | src.containers
-        parser = parser_for(config, cfg)
-        rows = [(r, _clear(i)) for r, _s, i in store.quarantined(cfg.name) if i.format not in skip]
-        results = parser.parse_all(rows)
-        out[cfg.name] = (
-            store.store_parsed(cfg.name, cfg.scope, results, clock()) if results else Counts()
-        )
-    return out
-
-
-def _clear(item: RawItem) -> RawItem:
-    return RawItem(item.remote_id, item.payload, item.format, None, item.sender, item.received_at)

@@ -22,6 +22,9 @@ class RawFormat(StrEnum):
     TEXT = "text"
     #: a whole SOAP response, journaled before its items are split out of it
     SOAP_ENVELOPE = "soap-envelope"
+    #: a SOAP response that cannot be read without its HTTP Content-Type (MTOM, a charset
+    #: given only there), journaled as a MIME entity: ``Content-Type: …``, a blank line, body
+    SOAP_MIME = "soap-mime"
     #: the headers of an e-mail left on the server (too large to fetch), kept as a record
     EMAIL_HEADERS = "email-headers"
 

@@ -20,7 +20,9 @@ def test_unknown_source_profile() -> None:
     with pytest.raises(ConfigError) as info:
         parse_settings({"sources": [{**POP3, "profile": "acm"}]})
     assert info.value.problems == [
-        "sources[0].profile: unknown profile 'acm'; built-in: smpp, ginota, kannel, upside; "
+        "sources[0].profile: unknown profile 'acm'; built-in: auto, smpp, ginota, kannel, "
+        "upside, twilio, vonage, telnyx, plivo, messagebird, infobip, sinch, africastalking, "
+        "clickatell, clicksend, esendex, bulksms, smsglobal, textmagic, cm, messente, jasmin; "
         "or define [profiles.acm]"
     ]
 

@@ -74,3 +74,97 @@ def test_a_bad_receipt_rejects_the_whole_mail() -> None:
 def test_garbage_is_a_parse_error() -> None:
     with pytest.raises(ParseError):
         parse_payload(b"\xff\xfe\x00garbage\r\n\r\n--", "email", SMPP, UTC)
+
+
+def test_sentence_in_the_subject_matched_by_in_reply_to() -> None:
+    [r] = parse("sentence_subject.eml")
+    assert (r.message_id, r.state, r.final, r.provider_status, r.dst_addr, r.format) == (
+        "sms-4711@site.example",
+        State.DELIVERED,
+        True,
+        "delivered",
+        "+447700900555",
+        "email+sentence",
+    )
+
+
+def test_sentences_in_the_body_with_their_ids() -> None:
+    got = parse("sentence_body.eml")
+    assert [(r.message_id, r.state, r.provider_status, r.dst_addr) for r in got] == [
+        ("5512", State.UNDELIVERABLE, "could not be delivered", "+447700900555"),
+        ("5513", State.DELIVERED, "delivered", "+447700900556"),
+    ]
+
+
+def test_a_sentence_without_a_message_id_says_so() -> None:
+    with pytest.raises(ParseError) as info:
+        parse("sentence_no_id.eml")
+    assert str(info.value).startswith(
+        "the e-mail reports 'delivered' for a message to +447700900557 but names no message id"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sentence", "state"),
+    [
+        ("Message to +447700900555 has not been delivered", State.UNDELIVERABLE),
+        ("SMS to 447700900555 was not delivered", State.UNDELIVERABLE),
+        ("Message to +447700900555 delivered to the network", State.ENROUTE),
+        ("Text message to +44 7700 900555 expired", State.EXPIRED),
+        ("Message to +447700900555 cannot be delivered", State.UNDELIVERABLE),
+    ],
+)
+def test_sentence_wordings(sentence: str, state: State) -> None:
+    mail = (
+        "From: gw@sms.example\nTo: me@site.example\nIn-Reply-To: <m1@site.example>\n"
+        f"Subject: Notice\n\n{sentence}.\n"
+    ).encode()
+    [r] = parse_payload(mail, "email", SMPP, UTC)
+    number = "447700900555" if "SMS to" in sentence else "+447700900555"  # as written
+    assert (r.message_id, r.state, r.dst_addr) == ("m1@site.example", state, number)
+    assert r.state is not State.DELIVERED
+
+
+def test_report_lines_without_a_blank_line_after_the_headers() -> None:
+    [r] = parse("headers_no_blank.eml")
+    assert (r.message_id, r.state, r.error_code, r.dst_addr) == (
+        "H-1",
+        State.DELIVERED,
+        "000",
+        "+447700900123",  # the report's To:, not the mail's
+    )
+    assert r.done_at is not None and r.done_at.isoformat() == "2024-11-05T12:02:00+00:00"
+
+
+def test_mail_headers_alone_are_no_receipt() -> None:
+    # mbox's Status: RO and the mail's own Message-ID are not a report's status and id
+    mail = (
+        b"From: a@example.com\nTo: b@example.com\nMessage-ID: <x@example.com>\n"
+        b"Status: RO\nSubject: Hello\n\nHow are you?\n"
+    )
+    with pytest.raises(ParseError, match="no receipt in this e-mail"):
+        parse_payload(mail, "email", SMPP, UTC)
+
+
+def test_html_split_at_opening_block_tags() -> None:
+    [r] = parse("html_open_tags.eml")
+    assert (r.message_id, r.state, r.dst_addr) == ("H-2", State.DELIVERED, "+447700900124")
+    assert r.done_at is not None and r.done_at.isoformat() == "2024-11-05T12:02:00+00:00"
+
+
+def test_one_block_with_two_reports_is_two_receipts() -> None:
+    mail = (
+        b"From: a@example.com\nSubject: DLRs\nContent-Type: text/html\n\n"
+        b"<div>Message ID: R1<br>Status: delivered<div>Message ID: R2<br>Status: expired</div>"
+    )
+    got = parse_payload(mail, "email", SMPP, UTC)
+    assert [(r.message_id, r.state) for r in got] == [
+        ("R1", State.DELIVERED),
+        ("R2", State.EXPIRED),
+    ]
+
+
+def test_many_sentences_and_short_ids() -> None:
+    body = "".join(f"Message {i} to +447700900555 delivered. " for i in range(300))
+    got = parse_payload(f"From: a@b.example\nSubject: x\n\n{body}".encode(), "email", SMPP, UTC)
+    assert [r.message_id for r in got] == [str(i) for i in range(300)]

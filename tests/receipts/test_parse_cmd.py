@@ -26,7 +26,8 @@ def run(
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin)))
     code = main(["parse", *argv])
     out, err = capsys.readouterr()
-    return code, [json.loads(line) for line in out.splitlines()], err
+    # JSON lines end at "\n" only (a U+2028 inside a string is no line break)
+    return code, [json.loads(line) for line in out.split("\n") if line], err
 
 
 @pytest.fixture(autouse=True)
@@ -130,3 +131,66 @@ def test_bad_profile_in_config_exits_2(
     code, _, err = run(["--config", str(config), "-"], capsys, monkeypatch, b"x\n")
     assert code == 2
     assert "profiles.acme.states.9.state: 'DELIVERD' is not a state" in err
+
+
+def test_output_lines_are_receipt_json_exactly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """orjson writes the lines; they must hold what receipt_json (isoformat) says, for dates
+    in UTC, with offsets, tenths and a named zone."""
+    from zoneinfo import ZoneInfo
+
+    from dlrpoll.cli.parse_cmd import receipt_json
+    from dlrpoll.receipts import BUILTIN_PROFILES, parse_payload
+
+    lines = [
+        STANDARD.encode(),
+        b"id:2 sub:001 dlvrd:001 submit date:240102153045104+ done date:240102163045208- "
+        b'stat:ACCEPTD err:000 text:caf\xc3\xa9 \xe2\x80\xa8 "q" \\',
+        b"messageId=3&status=delivered&doneDate=1730800000123",
+        b"id:4 stat:DELIVRD done date:2407011200",
+    ]
+    data = tmp_path / "in.txt"
+    data.write_bytes(b"\r\n".join(lines) + b"\r\n\r\n")
+    code, out, _ = run(["--timezone", "Europe/Paris", str(data)], capsys, monkeypatch)
+    assert code == 0
+    paris = ZoneInfo("Europe/Paris")
+    expected = [
+        receipt_json(r)
+        for line in lines
+        for r in parse_payload(line, "text", BUILTIN_PROFILES["smpp"], paris)
+    ]
+    assert out == expected
+    assert out[3]["done_at"] == "2024-07-01T12:00:00+02:00"
+    assert out[1]["submitted_at"] == "2024-01-02T15:30:45.100000+01:00"
+    assert out[2]["done_at"] == "2024-11-05T09:46:40.123000+00:00"
+
+
+def test_bad_lines_are_reported_where_they_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "mixed.txt"
+    data.write_bytes(
+        STANDARD.encode()
+        + b"\n\n  \nid:2 stat:Borked\r\n"
+        + b"id:3 stat:DELIVRD text:caf\xe9\n"  # Windows-1252, not UTF-8
+        + b"\x00\x00\n"
+    )
+    code, out, _ = run([str(data)], capsys, monkeypatch)
+    assert code == 1
+    assert [o.get("message_id") for o in out] == ["1", None, "3"]
+    assert out[1] == {
+        "error": out[1]["error"],
+        "input": "id:2 stat:Borked",
+        "where": f"{data}:4",
+    }
+    assert out[1]["error"].startswith("unknown status 'Borked'")
+    assert out[2]["text"] == "café"
+
+
+def test_a_missing_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run([str(tmp_path / "nope.txt")], capsys, monkeypatch)
+    assert code == 2 and out == []
+    assert "nope.txt: cannot read" in err

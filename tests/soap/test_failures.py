@@ -82,6 +82,17 @@ def _dead_port() -> int:
     return port
 
 
+def _outside_import(rig: Rig) -> str:
+    (rig.tmp / "other.xsd").write_text('<s:schema xmlns:s="http://www.w3.org/2001/XMLSchema"/>')
+    (rig.tmp / "sub").mkdir(exist_ok=True)
+    text = SMS_WSDL.replace(
+        '<s:element name="GetNewInboxMessages">',
+        '<s:import namespace="urn:other" schemaLocation="../other.xsd"/>'
+        '<s:element name="GetNewInboxMessages">',
+    )
+    return rig.wsdl_file(text, "sub/sms.wsdl")
+
+
 def _required_token() -> str:
     return SMS_WSDL.replace('minOccurs="0" maxOccurs="1" name="token"', 'name="token"')
 
@@ -95,6 +106,7 @@ SCENARIOS: dict[Stage, Scenario] = {
     Stage.WSDL_UNREADABLE: lambda r, c: r.source(c, wsdl=str(r.tmp / "missing.wsdl")),
     Stage.WSDL_HTTP: lambda r, c: r.source(c, wsdl=r.inbox.url),
     Stage.WSDL_INVALID: lambda r, c: r.source(c, wsdl=r.wsdl_file("<not-a-wsdl/>")),
+    Stage.WSDL_REFUSED: lambda r, c: r.source(c, wsdl=_outside_import(r)),
     Stage.ARGS: lambda r, c: r.source(
         c,
         args={"token": TOKEN, "signature": SIGNATURE, "bogus": 1},
@@ -113,6 +125,7 @@ SCENARIOS: dict[Stage, Scenario] = {
         r.inbox.inject(Injected.HUGE, size=200_000),
         r.source(c, max_response_size="50KiB"),
     )[1],
+    Stage.REDIRECT: lambda r, c: r.at_canned(c, Response(302, b"", {"Location": "/moved"})),
     Stage.HTTP_5XX: lambda r, c: (r.inbox.inject(Injected.HTTP_500), r.source(c))[1],
     Stage.HTTP_STATUS: lambda r, c: r.at_canned(
         c, Response(403, b"<html>forbidden</html>", {"Content-Type": "text/html"})

@@ -160,7 +160,7 @@ def test_reparse_names_an_unknown_source(
     assert "no source named 'nope'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["reparse", "export"])
+@pytest.mark.parametrize("command", ["reparse", "export", "snapshot", "report"])
 def test_help_has_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])

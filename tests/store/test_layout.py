@@ -63,6 +63,7 @@ def test_the_receipt_row_holds_every_field_in_its_column() -> None:
         "text": "hello",
         "format": "smpp",
         "received_at": "AT",
+        "match_id": "M1",
     }
     # every field of the model has its column, and the export header is the table's
     assert set(RECEIPT_FIELDS) <= set(row)

@@ -20,7 +20,7 @@ from .helpers import at, rows
 CHILD = Path(__file__).with_name("migrate_child.py")
 PROCESSES = 4
 
-#: what schema 3 added, so a database can be taken back to schema 2
+#: what schema 4 added, so a database can be taken back to schema 3
 V2_COLUMNS = (
     "holder_host",
     "holder_pid",
@@ -47,14 +47,14 @@ def race(url: str) -> list[str]:
     return [out.strip() for out, _err in outs]
 
 
-def to_schema_2(store: Store) -> None:
+def to_schema_3(store: Store) -> None:
     with store.write() as conn:
         for column in V2_COLUMNS:
             conn.execute(text(f"ALTER TABLE source_state DROP COLUMN {column}"))
         if store.sqlite:
-            conn.exec_driver_sql("PRAGMA user_version = 2")
+            conn.exec_driver_sql("PRAGMA user_version = 3")
         else:
-            conn.execute(text(f"UPDATE {migrations.VERSION_TABLE} SET version = 2"))
+            conn.execute(text(f"UPDATE {migrations.VERSION_TABLE} SET version = 3"))
 
 
 @pytest.mark.parametrize("old", [False, True], ids=["new", "old"])
@@ -62,7 +62,7 @@ def test_processes_starting_together_migrate_once(store_url: str, old: bool) -> 
     if old:
         with Store(store_url) as store:
             store.claim("a", now=at(0), interval=120, ttl=60, owner="h:1")
-            to_schema_2(store)
+            to_schema_3(store)
     assert race(store_url) == [f"version {migrations.SCHEMA_VERSION}"] * PROCESSES
     with Store(store_url) as store:
         cols = rows(store, "SELECT * FROM source_state")

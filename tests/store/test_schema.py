@@ -52,6 +52,7 @@ CONTRACT = {
         "text",
         "format",
         "received_at",
+        "match_id",
     ],
     "poll_runs": [
         "id",
@@ -109,6 +110,9 @@ def test_the_reports_have_their_indexes(sqlite_store: Store) -> None:
         "SELECT * FROM poll_runs WHERE source = 'a' ORDER BY started_at DESC": (
             "ix_poll_runs_source_started"
         ),
+        # the join a reporting tool writes against its own sent messages (schema 3)
+        "SELECT * FROM receipts WHERE match_id = 'x'": "ix_receipts_match_id",
+        "SELECT * FROM message_status WHERE match_id = 'x'": "ix_message_status_match_id",
         # message_status: a lookup by message id, with or without its scope, is the key
         "SELECT * FROM message_status WHERE message_id = 'x'": "ix_message_status_message_id",
         "SELECT * FROM message_status WHERE scope = 's' AND message_id = 'x'": (
@@ -291,12 +295,24 @@ def test_error_mapping_says_what_to_do() -> None:
     assert "read-only" in str(readonly)
 
 
-def test_the_readme_queries_run_read_only(sqlite_store: Store) -> None:
+def test_the_readme_queries_run_read_only(sqlite_store: Store, db_path: Path) -> None:
     store = sqlite_store  # the README's examples are written for the SQLite file
     [entry] = store.journal("a", [item("u1")], at(0))
     store.store_parsed("a", "a", [ParsedRaw(entry.raw_id, [receipt("0A1B2C3D")])], at(1))
     store.quarantine(store.journal("a", [item("u2")], at(2))[0].raw_id, "bad", now=at(3))
     store.claim("a", now=at(0), interval=120, ttl=600, owner="h:1")
+    # the sending application's own table, for the README's join example
+    con = sqlite3.connect(db_path)
+    con.execute(
+        "CREATE TABLE sent_sms (id INTEGER PRIMARY KEY, sent_at TEXT, recipient TEXT, "
+        "provider_message_id TEXT)"
+    )
+    con.execute(
+        "INSERT INTO sent_sms VALUES (7, datetime('now', '-1 day', 'start of day', '+1 hour'), "
+        "'447900000001', '0A1B2C3D')"
+    )
+    con.commit()
+    con.close()
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("<!-- section: schema -->", 1)[1].split("<!-- section:", 1)[0]
     blocks = [b.split("```", 1)[0] for b in section.split("```sql\n")[1:]]
@@ -313,3 +329,7 @@ def test_the_readme_queries_run_read_only(sqlite_store: Store) -> None:
         )
     ]
     assert all(isinstance(r, list) for r in results)
+    joined = [r for sql, r in zip(statements, results, strict=True) if "sent_sms" in sql]
+    assert joined == [
+        [(7, joined[0][0][1], "447900000001", "DELIVERED", 1, "2026-11-22T14:01:00.000000Z", "000")]
+    ]

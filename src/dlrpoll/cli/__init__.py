@@ -11,7 +11,16 @@ import sys
 from collections.abc import Sequence
 
 from dlrpoll import __version__
-from dlrpoll.cli import common, ops, parse_cmd, release_cmd, store_cmds
+from dlrpoll.cli import (
+    common,
+    ops,
+    parse_cmd,
+    profiles_cmd,
+    release_cmd,
+    report_cmd,
+    snapshot_cmd,
+    store_cmds,
+)
 from dlrpoll.errors import ConfigError, DlrpollError
 
 EPILOG = """\
@@ -35,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dlrpoll {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (ops, parse_cmd, store_cmds, release_cmd):
+    for module in (ops, parse_cmd, store_cmds, snapshot_cmd, report_cmd, profiles_cmd, release_cmd):
         module.register(sub)
     return parser
 

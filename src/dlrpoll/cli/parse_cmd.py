@@ -9,16 +9,25 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, tzinfo
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
 
 from dlrpoll.cli.common import add_common_options, add_config_option
 from dlrpoll.config import CONFIG_ENV, default_config_path, load_config
 from dlrpoll.errors import ConfigError, ParseError
-from dlrpoll.receipts import BUILTIN_PROFILES, Profile, Receipt, build_profiles, parse_payload
+from dlrpoll.receipts import (
+    BUILTIN_PROFILES,
+    Profile,
+    Receipt,
+    State,
+    build_profiles,
+    parse_payload,
+    resolve_profile,
+)
 
 EPILOG = """\
 examples:
@@ -37,6 +46,11 @@ Exit status: 0 when every input parsed, 1 when any was rejected, 2 for a bad pro
 _FORMATS = {"auto": "text", "smpp": "smpp", "keyvalue": "keyvalue", "email": "email"}
 _MAIL_HEADERS = (b"from:", b"to:", b"subject:", b"date:", b"received:", b"mime-version:")
 _INPUT_MAX = 1000
+# orjson: the output loop's JSON costs less than a tenth of json.dumps's, and `dlrpoll parse`
+# is timed as a whole process (scripts/bench-parse)
+_dumps = orjson.dumps
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
+_STATE_NAMES = {state: state.name for state in State}  # Enum.name is a slow property
 
 
 def register(sub: Any) -> None:
@@ -56,8 +70,10 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--profile",
-        default="smpp",
-        help="provider profile: smpp, ginota, kannel, upside or one in the config (default smpp)",
+        default="auto",
+        help="provider profile: auto (default: a catalogue provider's receipts are detected by "
+        "their keys, anything else read as smpp), a built-in (dlrpoll profiles) or one in "
+        "the config",
     )
     parser.add_argument(
         "--format",
@@ -73,6 +89,12 @@ def register(sub: Any) -> None:
         "--timezone",
         metavar="ZONE",
         help="zone of dates that carry none (default: the profile's, else UTC)",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="add to each line which profile and which fields were used (for a rejection: "
+        "the closest profile and what it missed)",
     )
     add_config_option(parser)
     add_common_options(parser)
@@ -106,28 +128,22 @@ def _looks_like_email(data: bytes) -> bool:
     )
 
 
-def _items(args: argparse.Namespace) -> Iterator[tuple[bytes, str, str]]:
-    """``(payload, parser format, where)`` for every item to parse."""
-    fmt = _FORMATS[args.fmt]
-    for path in args.paths or ["-"]:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-            name = "<stdin>"
-        else:
-            try:
-                data = Path(path).read_bytes()
-            except OSError as exc:
-                raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-            name = path
-        if args.whole or path.lower().endswith(".eml") or fmt == "email":
-            item_fmt = fmt
-            if args.fmt == "auto" and (path.lower().endswith(".eml") or _looks_like_email(data)):
-                item_fmt = "email"
-            yield data, item_fmt, name
-            continue
-        for number, line in enumerate(data.split(b"\n"), start=1):
-            if line.strip(b" \t\r\x00"):
-                yield line.rstrip(b"\r"), fmt, f"{name}:{number}"
+def _open(path: str) -> tuple[BinaryIO, str]:
+    """PATH opened for reading (stdin for ``-``), and its name for messages."""
+    if path == "-":
+        return sys.stdin.buffer, "<stdin>"
+    try:
+        return open(path, "rb"), path  # closed by run()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """``(line number, line)`` for every non-blank line, read as it comes (a file of any
+    size). Lines keep their line break: parse_payload strips it."""
+    for number, line in enumerate(stream, start=1):
+        if line.strip(b" \t\r\n\x00"):
+            yield number, line
 
 
 def receipt_json(receipt: Receipt) -> dict[str, Any]:
@@ -147,6 +163,7 @@ def receipt_json(receipt: Receipt) -> dict[str, Any]:
         "client_ref": receipt.client_ref,
         "text": receipt.text,
         "format": receipt.format,
+        "match_id": receipt.match_id,
     }
 
 
@@ -155,27 +172,109 @@ def _shown(data: bytes) -> str:
     return text if len(text) <= _INPUT_MAX else text[:_INPUT_MAX] + "…"
 
 
+def _receipt_line(receipt: Receipt) -> bytes:
+    """One output line: :func:`receipt_json` as JSON, datetimes as orjson writes them (the
+    same ISO-8601 as ``isoformat()``)."""
+    try:
+        return _dumps(
+            {
+                "message_id": receipt.message_id,
+                "state": _STATE_NAMES[receipt.state],
+                "final": receipt.final,
+                "provider_status": receipt.provider_status,
+                "error_code": receipt.error_code,
+                "submitted_at": receipt.submitted_at,
+                "done_at": receipt.done_at,
+                "sub": receipt.sub,
+                "dlvrd": receipt.dlvrd,
+                "src_addr": receipt.src_addr,
+                "dst_addr": receipt.dst_addr,
+                "client_ref": receipt.client_ref,
+                "text": receipt.text,
+                "format": receipt.format,
+                "match_id": receipt.match_id,
+            },
+            option=_NEWLINE,
+        )
+    except TypeError:  # orjson refuses what json writes escaped (a lone surrogate)
+        return (json.dumps(receipt_json(receipt)) + "\n").encode()
+
+
+def _error_line(exc: ParseError, payload: bytes, where: str) -> bytes:
+    line = {"error": str(exc), "input": _shown(payload), "where": where}
+    try:
+        return _dumps(line, option=_NEWLINE)
+    except TypeError:
+        return (json.dumps(line) + "\n").encode()
+
+
+class _Output:
+    """Output lines, written to stdout's binary buffer as they are made: its buffer gathers
+    them into large writes (and holding many orjson results to join them costs more)."""
+
+    def __init__(self) -> None:
+        sys.stdout.flush()
+        buffer = getattr(sys.stdout, "buffer", None)
+        self.add: Callable[[bytes], object] = (
+            buffer.write if buffer is not None else self._text  # a text-only stdout
+        )
+        self.buffer = buffer
+
+    @staticmethod
+    def _text(line: bytes) -> None:
+        sys.stdout.write(line.decode())
+
+    def flush(self) -> None:
+        if self.buffer is not None:
+            self.buffer.flush()
+        sys.stdout.flush()
+
+
 def run(args: argparse.Namespace) -> int:
     """Parse every item; 0 if all parsed, 1 if any was rejected."""
     profiles = _profiles(args)
-    profile = profiles.get(args.profile)
-    if profile is None:
-        raise ConfigError(
-            f"--profile: unknown profile {args.profile!r}; known: {', '.join(profiles)}; "
-            f"or define [profiles.{args.profile}] in the config (--config FILE)"
-        )
+    try:
+        profile = resolve_profile(profiles, args.profile)
+    except ConfigError as exc:
+        raise ConfigError(f"--profile: {exc} (--config FILE)") from None
     tz = _zone(args.timezone, profile)
+    if args.explain:
+        from dlrpoll.cli.parse_explain import explain_items  # off the fast path
+
+        return explain_items(args, profile, profiles, tz)
+    fmt = _FORMATS[args.fmt]
     rejected = 0
-    out = sys.stdout
-    for payload, fmt, where in _items(args):
+    out = _Output()
+    for path in args.paths or ["-"]:
+        stream, name = _open(path)
         try:
-            receipts = parse_payload(payload, fmt, profile, tz)
-        except ParseError as exc:
-            rejected += 1
-            line = {"error": str(exc), "input": _shown(payload), "where": where}
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
-            continue
-        for receipt in receipts:
-            out.write(json.dumps(receipt_json(receipt), ensure_ascii=False) + "\n")
+            whole = args.whole or name.lower().endswith(".eml") or fmt == "email"
+            items: Iterable[tuple[int, bytes]]
+            item_fmt = fmt
+            if whole:
+                data = stream.read()
+                if args.fmt == "auto" and (
+                    name.lower().endswith(".eml") or _looks_like_email(data)
+                ):
+                    item_fmt = "email"
+                items = [(0, data)]
+            else:
+                items = _lines(stream)
+            parse, add, receipt_line = parse_payload, out.add, _receipt_line  # hot loop
+            for number, payload in items:
+                try:
+                    receipts = parse(payload, item_fmt, profile, tz)
+                except ParseError as exc:
+                    rejected += 1
+                    where = name if whole else f"{name}:{number}"
+                    add(_error_line(exc, payload.rstrip(b"\r\n"), where))
+                    continue
+                for receipt in receipts:
+                    add(receipt_line(receipt))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
     out.flush()
     return 1 if rejected else 0

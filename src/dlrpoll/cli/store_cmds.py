@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from dlrpoll import poller
+from dlrpoll import reparse
 from dlrpoll.cli import common
 from dlrpoll.config import LoadedConfig, parse_duration
 from dlrpoll.errors import ConfigError, DlrpollError
@@ -71,7 +71,7 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     out = common.Output(args.quiet)
     config = common.config_from(args)
     with open_store(config) as store:
-        results = poller.reparse(config, store, args.source)
+        results = reparse.reparse(config, store, args.source)
     for name, counts in results.items():
         out.result(
             f"{name}: stored {counts.stored}, duplicates {counts.duplicates}, "

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from dlrpoll.config.secrets import Secret, resolve_secret, secret_settings
 from dlrpoll.config.settings import SOURCE_KINDS, LoadedConfig, Settings
 from dlrpoll.errors import ConfigError
-from dlrpoll.receipts import BUILTIN_PROFILES, build_profiles
+from dlrpoll.receipts import AUTO, BUILTIN_PROFILES, build_profiles
 
 CONFIG_ENV = "DLRPOLL_CONFIG"
 DEFAULT_CONFIG_NAME = "dlrpoll.toml"
@@ -100,7 +100,8 @@ def check_profiles(settings: Settings) -> None:
     except ConfigError as exc:
         problems.extend(exc.problems)
         known = set(BUILTIN_PROFILES) | set(settings.profiles)
-    builtin = ", ".join(BUILTIN_PROFILES)
+    known.add(AUTO)
+    builtin = ", ".join((AUTO, *BUILTIN_PROFILES))
     for i, src in enumerate(settings.sources):
         if src.profile not in known:
             problems.append(

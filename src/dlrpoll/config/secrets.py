@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -85,11 +86,18 @@ def secret_settings(model: BaseModel, prefix: SecretKey = ()) -> Iterator[tuple[
         elif isinstance(value, BaseModel):
             yield from secret_settings(value, key)
         elif isinstance(value, dict):
+            every = _secret_values(info.annotation)
             for k, v in value.items():
-                if isinstance(v, SecretRef):
+                if every or isinstance(v, SecretRef):
                     yield (*key, str(k)), v
                 elif isinstance(v, BaseModel):
                     yield from secret_settings(v, (*key, str(k)))
+
+
+def _secret_values(annotation: Any) -> bool:
+    """Whether a ``dict[str, SecretValue]`` setting: then every value is a secret."""
+    args = typing.get_args(annotation)
+    return len(args) == 2 and any(m is SECRET for m in getattr(args[1], "__metadata__", ()))
 
 
 def describe(value: SecretRef | str) -> str:

@@ -39,12 +39,20 @@ class DatabaseConfig(Model):
 
 
 class ProfileConfig(Model):
-    """``[profiles.NAME]``: a provider profile users define without code."""
+    """``[profiles.NAME]``: a provider profile users define without code.
 
-    format: Literal["smpp", "keyvalue"] = "keyvalue"
-    fields: dict[str, str] = Field(default_factory=dict)
-    states: dict[str, str | dict[str, Any]] = Field(default_factory=dict)
+    Only the settings' names are checked here; their values are checked, each problem by
+    key path, by the profile language (:mod:`dlrpoll.receipts.spec`). ``None`` means not set.
+    """
+
+    format: Literal["smpp", "keyvalue"] | None = None
+    fields: dict[str, Any] | None = None
+    items: Any = None
+    dates: Any = None
     timezone: str | None = None
+    states: dict[str, Any] | None = None
+    match_id: Any = None
+    embedded: Any = None
 
 
 class Settings(Model):

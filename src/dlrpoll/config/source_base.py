@@ -3,7 +3,7 @@ time zone, dedupe scope, timeouts and retries."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -24,8 +24,11 @@ class Model(BaseModel):
 class SourceBase(Model):
     """The settings every `[[sources]]` entry has, whatever its kind."""
 
+    #: the profile ``auto`` reads what it does not detect with: the kind's former default
+    auto_fallback: ClassVar[str] = "smpp"
+
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.@-]+$")
-    profile: str = "smpp"
+    profile: str = "auto"
     interval: Duration = float(MIN_INTERVAL_SECONDS)
     jitter: Duration = 10.0
     timezone: str = "UTC"

@@ -29,19 +29,11 @@ from email.header import Header, decode_header, make_header
 from email.message import Message
 
 from dlrpoll.errors import ParseError
-from dlrpoll.receipts.keyvalue import (
-    Fields,
-    json_records,
-    line_pairs,
-    looks_like_query,
-    query_pairs,
-    receipt_from_fields,
-    xml_records,
-)
-from dlrpoll.receipts.model import Receipt
+from dlrpoll.receipts.mailtext import message_id_line, report_headers, text_receipts
+from dlrpoll.receipts.model import Receipt, State
 from dlrpoll.receipts.profiles import Profile
 from dlrpoll.receipts.safety import has_surrogate, safe_receipts
-from dlrpoll.receipts.smpp import looks_like_smpp, parse_smpp
+from dlrpoll.receipts.sentences import sentence_receipts
 
 #: Multipart and message/* containers an e-mail may declare (each is a level the MIME
 #: parser recurses into; a forwarded receipt has a handful).
@@ -50,19 +42,22 @@ MAX_CONTAINERS = 64
 MAX_PARTS = 1000
 #: Characters of decoded text searched per e-mail.
 MAX_TEXT = 8 * 1024 * 1024
-#: A line longer than this is never a receipt (one is a few hundred characters).
-MAX_LINE = 8 * 1024
 
 _TEXT_TYPES = frozenset(
     {"text/plain", "text/html", "application/json", "text/xml", "application/xml", "text/csv"}
 )
-# "[^<>]*", not "[^>]*": a scan ends at the next "<", so "<<<<…" or "<br<br…" stays linear
-_BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/table)\b[^<>]*>", re.IGNORECASE)
+# "[^<>]*", not "[^>]*": a scan ends at the next "<", so "<<<<…" or "<br<br…" stays linear.
+# Blocks end at their closing tags and at opening ones (an unclosed <p> starts a new line).
+_BLOCK = re.compile(
+    r"<\s*/?\s*(?:br|p|div|tr|li|ul|ol|h\d|table|pre|blockquote|section|article|header|footer)"
+    r"\b[^<>]*>",
+    re.IGNORECASE,
+)
 _CELL_GAP = re.compile(r"<\s*/t[dh]\s*>\s*<\s*t[dh]\b[^<>]*>", re.IGNORECASE)
 _DROP_START = re.compile(r"<(script|style)\b", re.IGNORECASE)
 _DROP_END = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style")}
 _TAG = re.compile(r"<[^<>]*>")
-_BLANK = re.compile(r"\n\s*\n")
+_SPACE = re.compile(r"\s+")
 #: a Content-Type that makes the MIME parser recurse (header folding allowed)
 _CONTAINER = re.compile(rb"content-type:\s*(?:multipart|message)/", re.IGNORECASE)
 _BOUNDARY = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
@@ -90,9 +85,10 @@ def _drop_scripts(markup: str) -> str:
 
 def html_to_text(markup: str) -> str:
     """Lines of text from HTML: one line per block, table cells as ``Key: value``."""
-    text = _drop_scripts(markup)
+    # line breaks in HTML source are spaces; only block elements make lines
+    text = _SPACE.sub(" ", _drop_scripts(markup))
     text = _CELL_GAP.sub(": ", text)
-    text = _BLOCK_END.sub("\n", text)
+    text = _BLOCK.sub("\n", text)
     text = _TAG.sub("", text)
     return html.unescape(text)
 
@@ -203,50 +199,6 @@ def _walk(part: Message, has_plain_sibling: bool, budget: _Budget) -> Iterator[t
     yield ctype, text
 
 
-def _from_text(text: str, profile: Profile, tz: tzinfo) -> Iterator[Receipt]:
-    stripped = text.strip()
-    if stripped.startswith(("{", "[")) or (stripped.startswith("<") and "<?xml" in text[:100]):
-        try:
-            recs = json_records(stripped) if stripped[0] in "{[" else xml_records(stripped)
-        except ParseError:
-            recs = []
-        found = [f for f in (Fields(p, profile) for p in recs) if f.is_receipt()]
-        if found:
-            shape = "json" if stripped[0] in "{[" else "xml"
-            for f in found:
-                yield receipt_from_fields(f, tz, shape)
-            return
-    rest: list[str] = []
-    for line in text.splitlines():
-        if len(line) > MAX_LINE:
-            # a receipt is a few hundred characters; the parsers need not see this line,
-            # unless it poses as a receipt, which fails the e-mail rather than lose one
-            if looks_like_smpp(line) or (looks_like_query(line) and "=" in line[:MAX_LINE]):
-                raise ParseError(
-                    f"refused: a line of {len(line)} characters looks like a receipt; "
-                    f"receipt lines are at most {MAX_LINE} characters"
-                )
-            continue
-        s = line.strip().strip("\x00")
-        if looks_like_smpp(s):
-            yield parse_smpp(s, profile, tz)
-            continue
-        if looks_like_query(s) and "=" in s:
-            f = Fields(query_pairs(s), profile)
-            if f.is_receipt():
-                yield receipt_from_fields(f, tz, "query")
-                continue
-        rest.append(line)
-    blocks = [Fields(line_pairs(b), profile) for b in _BLANK.split("\n".join(rest))]
-    found = [f for f in blocks if f.is_receipt()]
-    if not found:
-        # one report whose fields are spread over paragraphs
-        whole = Fields(line_pairs("\n".join(rest)), profile)
-        found = [whole] if whole.is_receipt() else []
-    for f in found:
-        yield receipt_from_fields(f, tz, "lines")
-
-
 def _check_structure(payload: bytes) -> None:
     """Refuse a MIME bomb before the parser (which recurses per level and builds an object
     per part) sees it: count the containers and the boundary lines."""
@@ -279,31 +231,63 @@ def parse_email(payload: bytes, profile: Profile, tz: tzinfo) -> list[Receipt]:
         raise ParseError("refused: MIME parts nested too deeply (a MIME bomb?)") from exc
     subject = _header(msg, "Subject")
     body: list[Receipt] = []
-    searched = 0
+    texts: list[str] = []
     subjects: list[str] = [subject] if subject else []
+    headers = report_headers(msg, profile)  # a report whose lines became headers
     for ctype, text in _texts(msg):
         if ctype == "subject":
             subjects.append(text)
             continue
-        searched += 1
-        body.extend(_from_text(text, profile, tz))
+        if headers:
+            text = headers + "\n" + text
+            headers = ""
+        texts.append(text)
+        body.extend(text_receipts(text, profile, tz))
+    if headers:
+        texts.append(headers)
+        body.extend(text_receipts(headers, profile, tz))
     seen = {(r.message_id, r.provider_status) for r in body}
     extra: list[Receipt] = []
     for line in subjects:
-        for r in _from_text(line, profile, tz):
+        for r in text_receipts(line, profile, tz):
             # a subject usually repeats, in part, a receipt the body holds in full
             if (r.message_id, r.provider_status) not in seen:
                 extra.append(r)
+    found = body + extra
+    if not found:
+        # no receipt in a structured form: the subject and body may say it in words
+        found = _sentences(msg, subjects, texts, profile, tz)
     out: list[Receipt] = []
-    for r in safe_receipts(body + extra):
+    kept: set[Receipt] = set()  # a set: an e-mail may hold thousands of receipts
+    for r in safe_receipts(found):
         r = dataclasses.replace(r, format=f"email+{r.format}")
-        if r not in out:
+        if r not in kept:
+            kept.add(r)
             out.append(r)
     if not out:
         raise ParseError(
-            f"no receipt in this e-mail (subject {subject[:80]!r}, {searched} text part(s)); "
-            "expected SMPP 'id:… stat:…' lines, query strings or 'Key: value' lines with a "
-            "message id and a status — if the provider writes them another way, "
-            "define a profile naming its fields"
+            f"no receipt in this e-mail (subject {subject[:80]!r}, {len(texts)} text part(s)); "
+            "expected SMPP 'id:… stat:…' lines, query strings, 'Key: value' lines with a "
+            "message id and a status, or a sentence such as 'Message to +44… delivered' — if "
+            "the provider writes them another way, define a profile naming its fields"
         )
+    return out
+
+
+def _sentences(
+    msg: Message, subjects: list[str], texts: list[str], profile: Profile, tz: tzinfo
+) -> list[Receipt]:
+    """Receipts worded as sentences (:mod:`.sentences`), the subject's after the body's;
+    a subject repeating the body's sentence is one receipt."""
+    reply_to = _header(msg, "In-Reply-To").strip().strip("<>").strip() or None
+    ids = [message_id_line(text, profile) for text in texts]
+    anywhere = next((got for got in ids if got), None)
+    out: list[Receipt] = []
+    seen: set[tuple[str, State]] = set()
+    for text, own in zip(texts + subjects, ids + [None] * len(subjects), strict=True):
+        fallback = own or anywhere or reply_to
+        for r in sentence_receipts(text, profile, tz, fallback):
+            if (r.message_id, r.state) not in seen:
+                seen.add((r.message_id, r.state))
+                out.append(r)
     return out

@@ -36,6 +36,9 @@ class Receipt:
 
     ``message_id``, ``provider_status`` and ``error_code`` are kept verbatim. Datetimes are
     timezone-aware. ``final`` is decided by the provider profile that read the receipt.
+    ``match_id`` is the message id in the form the site's sending application stores it
+    (the profile's ``match_id`` rule, :mod:`dlrpoll.receipts.matchid`); left out, it is
+    ``message_id``.
     """
 
     message_id: str
@@ -52,6 +55,11 @@ class Receipt:
     dst_addr: str | None = None
     client_ref: str | None = None
     text: str | None = None
+    match_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.match_id:
+            object.__setattr__(self, "match_id", self.message_id)
 
 
 #: The receipt's fields, in order: the one list the store's columns and rows derive from.
@@ -85,6 +93,7 @@ class _ReceiptBuilder:
     dst_addr: str | None
     client_ref: str | None
     text: str | None
+    match_id: str
 
 
 _new = object.__new__
@@ -128,5 +137,6 @@ def make_receipt(
     r.dst_addr = dst_addr
     r.client_ref = client_ref
     r.text = text
+    r.match_id = message_id
     r.__class__ = Receipt  # type: ignore[assignment]
     return r  # type: ignore[return-value]

@@ -13,7 +13,6 @@ from datetime import tzinfo
 
 from dlrpoll.errors import ParseError
 from dlrpoll.receipts.keyvalue import looks_like_query, parse_keyvalue, sniff_shape
-from dlrpoll.receipts.mail import decode_bytes, parse_email
 from dlrpoll.receipts.model import Receipt
 from dlrpoll.receipts.profiles import Profile
 from dlrpoll.receipts.smpp import looks_like_smpp, parse_smpp, parse_standard
@@ -55,6 +54,8 @@ def decode_text(payload: bytes | str) -> str:
         )
     if text is not None:
         return text
+    from dlrpoll.receipts.mail import decode_bytes  # the email package, only when needed
+
     return decode_bytes(data, None).strip(_STRIP)
 
 
@@ -82,12 +83,14 @@ def parse_text(payload: bytes | str, profile: Profile, tz: tzinfo) -> list[Recei
     return parse_keyvalue(text, profile, tz, "lines")
 
 
-def _parse(payload: bytes, fmt: str, profile: Profile, tz: tzinfo) -> list[Receipt]:
+def _parse(payload: bytes | str, fmt: str, profile: Profile, tz: tzinfo) -> list[Receipt]:
     zone = tz if profile.timezone is None else (profile.tzinfo or tz)
     if fmt == "text":
         return parse_text(payload, profile, zone)
     if fmt == "email":
         data = payload.encode("utf-8") if isinstance(payload, str) else payload
+        from dlrpoll.receipts.mail import parse_email  # the email package, only when needed
+
         return parse_email(data, profile, zone)
     if fmt == "smpp":
         text = decode_text(payload)
@@ -102,33 +105,45 @@ def _parse(payload: bytes, fmt: str, profile: Profile, tz: tzinfo) -> list[Recei
     raise ParseError(f"unknown payload format {fmt!r}; the parsers read {', '.join(FORMATS)}")
 
 
-def parse_payload(payload: bytes, fmt: str, profile: Profile, tz: tzinfo) -> list[Receipt]:
+def _plain_text(payload: bytes | str) -> str | None:
+    """The stripped text of plain UTF-8 without a NUL inside (what nearly every item is), or
+    ``None`` for anything :func:`decode_text` must look at more closely."""
+    if isinstance(payload, str):
+        return payload.strip(_STRIP)
+    try:
+        text = payload.decode().strip(_STRIP)  # UTF-8, the default
+    except UnicodeDecodeError:
+        return None
+    return None if "\x00" in text else text
+
+
+def parse_payload(payload: bytes | str, fmt: str, profile: Profile, tz: tzinfo) -> list[Receipt]:
     """Receipts in one raw item. ``fmt`` is the journal's format: ``"email"`` or ``"text"``
     (or ``"smpp"``/``"keyvalue"`` to force a parser). Dates without a zone are read in the
-    profile's ``timezone`` if it has one, else in ``tz``.
+    profile's ``timezone`` if it has one, else in ``tz``. ``payload`` is the raw bytes, or
+    text already decoded (``dlrpoll parse`` decodes a whole UTF-8 file at once).
 
     Raises :class:`~dlrpoll.errors.ParseError`, and nothing else, when the item is not a
     receipt we can read.
     """
     try:
-        if fmt == "text":  # the common case
+        if fmt == "text" or fmt == "smpp":  # the common cases
             zone = tz if profile.timezone is None else (profile.tzinfo or tz)
-            if profile.format == "smpp" and isinstance(payload, bytes):
+            if fmt == "smpp" or profile.format == "smpp":
                 # The fast path, for what nearly every item is: UTF-8 Appendix B in the
-                # standard order. It is parse_text's first step with decode_text folded in,
-                # two calls fewer per receipt. Any miss (not UTF-8, a NUL inside, another
-                # order or format, empty) goes on to parse_text, which decides everything
-                # afresh, so the result is the same either way.
-                try:
-                    text = payload.decode().strip(_STRIP)  # UTF-8, the default
-                except UnicodeDecodeError:
-                    pass
-                else:
-                    if "\x00" not in text:
-                        fast = parse_standard(text, profile, zone)
-                        if fast is not None:
-                            return [fast]
-            return parse_text(payload, profile, zone)
+                # standard order. It is parse_text's (or _parse's) first step with
+                # decode_text folded in, two calls fewer per receipt. Any miss (not UTF-8, a
+                # NUL inside, another order or format, empty) goes on to the full path,
+                # which decides everything afresh, so the result is the same either way.
+                text = _plain_text(payload)
+                if text:
+                    if fmt == "smpp":
+                        return [parse_smpp(text, profile, zone)]
+                    fast = parse_standard(text, profile, zone)
+                    if fast is not None:
+                        return [fast]
+            if fmt == "text":
+                return parse_text(payload, profile, zone)
         return _parse(payload, fmt, profile, tz)
     except ParseError:
         raise

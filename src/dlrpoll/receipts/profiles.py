@@ -12,14 +12,21 @@ understands. A bare number is never guessed: it must be in the profile's table.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from dlrpoll.errors import ConfigError, ParseError
-from dlrpoll.receipts.model import State
+from dlrpoll.errors import ParseError
+from dlrpoll.receipts.matchid import VERBATIM, MatchRule
+from dlrpoll.receipts.model import Receipt, State
+from dlrpoll.receipts.paths import field_path
+from dlrpoll.receipts.tree import Node, Path
+
+if TYPE_CHECKING:
+    from dlrpoll.receipts.detect import Detection
 
 #: The receipt fields a profile may name, in the order they are documented.
 FIELD_NAMES: tuple[str, ...] = (
@@ -39,10 +46,10 @@ FIELD_NAMES: tuple[str, ...] = (
 #: Formats a profile may prefer.
 PROFILE_FORMATS: tuple[str, ...] = ("smpp", "keyvalue")
 
-#: Names a field goes by when the profile does not name it (normalized: see :func:`norm_key`).
+#: Names a field goes by when the profile does not name it (normalized: see :func:`norm_key`),
+#: the most specific first: ``{"id": "evt-1", "messageId": "AB-1"}`` is message ``AB-1``.
 COMMON_FIELD_NAMES: Mapping[str, tuple[str, ...]] = {
     "message_id": (
-        "id",
         "messageid",
         "msgid",
         "smsid",
@@ -50,20 +57,34 @@ COMMON_FIELD_NAMES: Mapping[str, tuple[str, ...]] = {
         "messagereference",
         "foreignid",
         "remoteid",
+        "id",
     ),
     "status": (
-        "stat",
-        "status",
         "deliverystatus",
         "dlrstatus",
-        "state",
-        "messagestate",
         "messagestatus",
+        "messagestate",
+        "stat",
+        "status",
+        "state",
         "dlr",
     ),
-    "error_code": ("err", "error", "errorcode", "errcode", "reason", "reasoncode"),
+    "error_code": ("errorcode", "errcode", "err", "error", "reasoncode", "reason"),
     "submitted_at": ("submitdate", "submitted", "submittedat", "submittime", "senttime", "sentat"),
-    "done_at": ("donedate", "done", "doneat", "donetime", "deliveredat", "timestamp", "ts"),
+    "done_at": (
+        "donedate",
+        "done",
+        "doneat",
+        "donetime",
+        "deliveredat",
+        "deliverydate",
+        "deliverytime",
+        "statusdatetime",
+        "statusdate",
+        "statustime",
+        "timestamp",
+        "ts",
+    ),
     "sub": ("sub",),
     "dlvrd": ("dlvrd",),
     "src_addr": ("srcaddr", "from", "src", "sender", "source", "sourceaddr", "originator", "oa"),
@@ -74,6 +95,7 @@ COMMON_FIELD_NAMES: Mapping[str, tuple[str, ...]] = {
         "destination",
         "destaddr",
         "recipient",
+        "receiver",
         "msisdn",
         "da",
         "phone",
@@ -82,14 +104,13 @@ COMMON_FIELD_NAMES: Mapping[str, tuple[str, ...]] = {
     "text": ("text", "desc", "description", "answer", "statustext"),
 }
 
-_NORM_KEY_RE = re.compile(r"[^0-9a-z]+")
+#: How a profile reads all-digit dates in key/value fields: ``auto`` (a Unix time when that
+#: is the only valid reading, rejected when an SMPP date is valid too), ``smpp`` (never Unix
+#: times) or ``unix`` (always). Appendix B dates are always SMPP dates.
+DATE_MODES: tuple[str, ...] = ("auto", "smpp", "unix")
+
 _NORM_STATUS_RE = re.compile(r"[\s\-]+")
-
-
-def norm_key(key: str) -> str:
-    """A key as fields are matched: lower case, letters and digits only (``Done Date`` →
-    ``donedate``, ``message_id`` → ``messageid``)."""
-    return _NORM_KEY_RE.sub("", key.lower())
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def norm_status(word: str) -> str:
@@ -105,20 +126,44 @@ class StatusEntry:
     final: bool
 
 
+def smpp_entry(state: State) -> StatusEntry:
+    """A state with the finality SMPP gives it."""
+    return StatusEntry(state, state.smpp_final)
+
+
 def _smpp(state: State) -> StatusEntry:
     return StatusEntry(state, state.smpp_final)
 
 
-#: Words that name their state, understood under every profile (after the profile's table).
+#: Words that name their state, understood under every profile (after the profile's table),
+#: as :func:`norm_status` spells them. Finality is what a careful reader gives the word:
+#: SMPP's abbreviation ``ACCEPTD`` is SMPP's final ACCEPTED, but the plain word "accepted"
+#: (accepted by a gateway or an operator) is an intermediate ACCEPTED; "delivered to the
+#: carrier/operator/network/SMSC" is still on its way (ENROUTE), never DELIVERED.
 SELF_NAMING: Mapping[str, StatusEntry] = {
     **{s.name: _smpp(s) for s in State},
+    "ACCEPTED": StatusEntry(State.ACCEPTED, False),
     "EN_ROUTE": _smpp(State.ENROUTE),
     "DELIVRD": _smpp(State.DELIVERED),
     "DELIVERED": _smpp(State.DELIVERED),
+    "DELIVERED_TO_HANDSET": _smpp(State.DELIVERED),
+    "DELIVERED_TO_PHONE": _smpp(State.DELIVERED),
+    "DELIVERED_TO_CARRIER": _smpp(State.ENROUTE),
+    "DELIVERED_TO_OPERATOR": _smpp(State.ENROUTE),
+    "DELIVERED_TO_NETWORK": _smpp(State.ENROUTE),
+    "DELIVERED_TO_SMSC": _smpp(State.ENROUTE),
+    "SUCCESS": _smpp(State.DELIVERED),
+    "SUCCESSFUL": _smpp(State.DELIVERED),
     "EXPIRED": _smpp(State.EXPIRED),
     "DELETED": _smpp(State.DELETED),
     "UNDELIV": _smpp(State.UNDELIVERABLE),
     "UNDELIVERED": _smpp(State.UNDELIVERABLE),
+    "NOT_DELIVERED": _smpp(State.UNDELIVERABLE),
+    "COULD_NOT_BE_DELIVERED": _smpp(State.UNDELIVERABLE),
+    "CANNOT_BE_DELIVERED": _smpp(State.UNDELIVERABLE),
+    "CAN_NOT_BE_DELIVERED": _smpp(State.UNDELIVERABLE),
+    "NOT_BEEN_DELIVERED": _smpp(State.UNDELIVERABLE),
+    "DELIVERY_FAILED": _smpp(State.UNDELIVERABLE),
     "FAILED": _smpp(State.UNDELIVERABLE),
     "FAILURE": _smpp(State.UNDELIVERABLE),
     "FAIL": _smpp(State.UNDELIVERABLE),
@@ -132,20 +177,25 @@ SELF_NAMING: Mapping[str, StatusEntry] = {
     "QUEUED": _smpp(State.ENROUTE),
 }
 
-#: Names users may write for a state in ``[profiles.NAME.states]`` (besides ``State`` names).
-_STATE_ALIASES: Mapping[str, State] = {"EN_ROUTE": State.ENROUTE}
-
 
 @dataclass(frozen=True)
 class Profile:
     """A provider profile: preferred format, field names and status table.
 
     ``fields`` maps a receipt field (``message_id``, ``status``, …) to the provider's key
-    (matched without regard to case or punctuation); unnamed fields fall back to
+    (matched without regard to case or punctuation); a field named more than once is looked
+    up under each name in turn (fallbacks); unnamed fields fall back to
     :data:`COMMON_FIELD_NAMES`. ``states`` maps a provider status (as :func:`norm_status`
-    spells it) to its meaning. ``timezone``, when set, is the zone of the provider's dates
-    that carry none, and wins over the zone the caller passes. ``epoch_dates`` reads
-    all-digit dates in key/value receipts as Unix seconds (Kannel's ``%T``).
+    spells it) to its meaning; a key ending in ``*`` matches the statuses that start with
+    it. ``timezone``, when set, is the zone of the provider's dates that carry none, and
+    wins over the zone the caller passes. ``dates`` is how all-digit dates in key/value
+    fields are read (:data:`DATE_MODES`), unless ``date_formats`` names a field's format
+    (:mod:`dlrpoll.receipts.datefmt`). ``items`` are where a document's reports sit,
+    ``match`` makes ``match_id`` (:mod:`dlrpoll.receipts.matchid`), ``embedded`` names keys
+    that hold a whole Appendix B receipt. ``spec`` is the profile as it was written (TOML).
+
+    A field's key may be a path into a nested document (``status.name``, ``to[0]``,
+    ``receiver[number]``, ``MSG@RECEIVED``, ``#root``: :mod:`dlrpoll.receipts.paths`).
     """
 
     name: str
@@ -154,23 +204,88 @@ class Profile:
     states: tuple[tuple[str, StatusEntry], ...] = ()
     timezone: str | None = None
     builtin: bool = False
-    epoch_dates: bool = False
+    dates: str = "auto"
+    #: a catalogue provider's profile: built in, or the user's replacement of one
+    catalogue: bool = False
+    items: tuple[str, ...] = ()
+    date_formats: tuple[tuple[str, str], ...] = ()
+    match: MatchRule = VERBATIM
+    embedded: tuple[str, ...] = ()
+    spec: Mapping[str, Any] | None = field(default=None, repr=False, compare=False, hash=False)
+    #: set on the ``auto`` profile only: how it picks a catalogue profile (:meth:`for_tree`)
+    detection: Detection | None = field(default=None, repr=False, compare=False, hash=False)
     _state_map: Mapping[str, StatusEntry] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
-    _keys: Mapping[str, tuple[str, ...]] = field(
+    _prefixes: tuple[tuple[str, StatusEntry], ...] = field(
+        default=(), init=False, repr=False, compare=False, hash=False
+    )
+    _paths: Mapping[str, tuple[Path, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _formats: Mapping[str, str] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
 
     def __post_init__(self) -> None:
-        named = {f: norm_key(k) for f, k in self.fields}
-        keys = {f: (named[f],) if f in named else COMMON_FIELD_NAMES[f] for f in FIELD_NAMES}
-        object.__setattr__(self, "_state_map", dict(self.states))
-        object.__setattr__(self, "_keys", keys)
+        named: dict[str, list[Path]] = {}
+        for f, key in self.fields:
+            named.setdefault(f, []).append(field_path(key))
+        paths = {
+            f: tuple(named[f]) if f in named else tuple((k,) for k in COMMON_FIELD_NAMES[f])
+            for f in FIELD_NAMES
+        }
+        exact = {w: e for w, e in self.states if not w.endswith("*")}
+        # the longest prefix first, so PENDING_ACCEPTED_* wins over PENDING_*
+        prefixes = sorted(
+            ((w[:-1], e) for w, e in self.states if w.endswith("*")), key=lambda p: -len(p[0])
+        )
+        object.__setattr__(self, "_state_map", exact)
+        object.__setattr__(self, "_prefixes", tuple(prefixes))
+        object.__setattr__(self, "_paths", paths)
+        object.__setattr__(self, "_formats", dict(self.date_formats))
 
-    def keys_for(self, field_name: str) -> tuple[str, ...]:
-        """The normalized keys a field is looked up under, most specific first."""
-        return self._keys[field_name]
+    @property
+    def unix_dates(self) -> bool | None:
+        """How all-digit key/value dates are read: ``True`` Unix, ``False`` never Unix,
+        ``None`` Unix only when that is the one valid reading."""
+        return {"unix": True, "smpp": False}.get(self.dates)
+
+    def date_format(self, field_name: str) -> str | None:
+        """The format the profile names for a date field, if it names one."""
+        return self._formats.get(field_name)
+
+    @property
+    def item_paths(self) -> tuple[Path, ...]:
+        """Where a document's reports sit, in the order they are tried."""
+        return tuple(field_path(p) for p in self.items)
+
+    def paths_for(self, field_name: str) -> tuple[Path, ...]:
+        """The paths a field is looked up under (normalized), most specific first."""
+        return self._paths[field_name]
+
+    @property
+    def label(self) -> str | None:
+        """What the ``format`` column says when this profile read a key/value receipt:
+        ``keyvalue:NAME`` for a catalogue provider's profile (built in, or the user's
+        replacement of it), ``None`` (the shape) otherwise."""
+        return f"keyvalue:{self.name}" if self.catalogue and self.format == "keyvalue" else None
+
+    def for_tree(self, root: Node | None) -> Profile:
+        """The profile a key/value document (or record) is read with: this one, or on the
+        ``auto`` profile the catalogue provider the document's keys name (:mod:`.detect`),
+        else the generic profile ``auto`` stands for. Detection looks at a document's top
+        only: what is read inside is read with the profile chosen there."""
+        if self.detection is None:
+            return self
+        return self.detection.choose(root) or self.detection.generic
+
+    def finish(self, receipt: Receipt) -> Receipt:
+        """``receipt`` with its ``match_id`` made by the profile's rule (a no-op for
+        ``verbatim``); :class:`ParseError` when the rule cannot apply."""
+        if self.match.verbatim:
+            return receipt
+        return dataclasses.replace(receipt, match_id=self.match.apply(receipt.message_id))
 
     def field_key(self, field_name: str) -> str:
         """The key as a message to a user should name it (``MsgId``, or ``status``)."""
@@ -186,8 +301,12 @@ class Profile:
             return got
         key = norm_status(word)
         got = self._state_map.get(key)
-        if got is None and not key.isdigit():
-            got = SELF_NAMING.get(key)
+        if got is None:
+            for prefix, entry in self._prefixes:
+                if key.startswith(prefix):
+                    return entry
+            if not key.isdigit():
+                got = SELF_NAMING.get(key)
         if got is None:
             raise ParseError(f"unknown status {word!r} — {self._fix_hint()}")
         return got
@@ -206,203 +325,11 @@ class Profile:
         return ZoneInfo(self.timezone) if self.timezone else None
 
 
-def _table(
-    entries: Mapping[str, State | tuple[State, bool]],
-) -> tuple[tuple[str, StatusEntry], ...]:
-    out: list[tuple[str, StatusEntry]] = []
-    for word, meaning in entries.items():
-        if isinstance(meaning, tuple):
-            out.append((norm_status(word), StatusEntry(*meaning)))
-        else:
-            out.append((norm_status(word), _smpp(meaning)))
-    return tuple(out)
-
-
-_SMPP_TABLE = _table(
-    {
-        "DELIVRD": State.DELIVERED,
-        "EXPIRED": State.EXPIRED,
-        "DELETED": State.DELETED,
-        "UNDELIV": State.UNDELIVERABLE,
-        "ACCEPTD": State.ACCEPTED,
-        "UNKNOWN": State.UNKNOWN,
-        "REJECTD": State.REJECTED,
-        "ENROUTE": State.ENROUTE,
-        "EN_ROUTE": State.ENROUTE,
-        "SCHEDULED": State.SCHEDULED,
-        "SKIPPED": State.SKIPPED,
-    }
-)
-
-BUILTIN_PROFILES: dict[str, Profile] = {
-    "smpp": Profile("smpp", "smpp", states=_SMPP_TABLE, builtin=True),
-    "ginota": Profile(
-        "ginota",
-        "keyvalue",
-        fields=(
-            ("message_id", "messageId"),
-            ("status", "deliveryStatus"),
-            ("text", "desc"),
-            ("src_addr", "srcAddr"),
-            ("dst_addr", "dstAddr"),
-            ("client_ref", "txnRef"),
-        ),
-        states=_table(
-            {
-                "0": State.DELIVERED,
-                "1": State.EXPIRED,
-                "3": State.UNDELIVERABLE,
-                # accepted by the mobile operator: the handset may still not get it
-                "4": (State.ACCEPTED, False),
-                "5": State.UNKNOWN,
-                "6": State.REJECTED,
-            }
-        ),
-        builtin=True,
-    ),
-    "kannel": Profile(
-        "kannel",
-        "keyvalue",
-        states=_table(
-            {
-                "1": State.DELIVERED,
-                "2": State.UNDELIVERABLE,
-                "4": State.ENROUTE,  # queued on the SMSC
-                "8": (State.ACCEPTED, False),  # SMSC accepted the submit (ack)
-                "16": State.REJECTED,  # SMSC rejected the submit (nack)
-            }
-        ),
-        builtin=True,
-        epoch_dates=True,
-    ),
-    "upside": Profile(
-        "upside",
-        "smpp",
-        states=_table(
-            {
-                "DELIVRD": State.DELIVERED,
-                "ERROR": State.UNDELIVERABLE,
-                "FAILED": State.UNDELIVERABLE,
-                "REJECTD": State.REJECTED,
-                "UNIDNTFY": State.UNKNOWN,
-                "UNKNOWN": State.UNKNOWN,
-                # "keep trying": the provider may still report a final state
-                "SENT": (State.ENROUTE, False),
-                "UNDELIV": (State.UNDELIVERABLE, False),
-                "UNDETRM": (State.UNKNOWN, False),
-            }
-        ),
-        builtin=True,
-    ),
-}
-
-
 def state_names() -> str:
     """``SCHEDULED, ENROUTE, …`` for messages."""
     return ", ".join(s.name for s in State)
 
 
-def _state(value: object, where: str, problems: list[str]) -> State | None:
-    if isinstance(value, str):
-        key = norm_status(value)
-        if key in State.__members__:
-            return State[key]
-        if key in _STATE_ALIASES:
-            return _STATE_ALIASES[key]
-    problems.append(f"{where}: {value!r} is not a state; use one of {state_names()}")
-    return None
-
-
-def _user_profile(name: str, spec: Mapping[str, Any], problems: list[str]) -> Profile | None:
-    base = f"profiles.{name}"
-    before = len(problems)
-    unknown = sorted(set(spec) - {"format", "fields", "states", "timezone"})
-    for key in unknown:
-        problems.append(f"{base}.{key}: is not a known setting (check the spelling)")
-    fmt = spec.get("format", "keyvalue")
-    if fmt not in PROFILE_FORMATS:
-        problems.append(f"{base}.format: {fmt!r} is not a format; use 'smpp' or 'keyvalue'")
-    fields: list[tuple[str, str]] = []
-    raw_fields = spec.get("fields") or {}
-    if not isinstance(raw_fields, Mapping):
-        problems.append(f'{base}.fields: must be a table like {{ message_id = "MsgId" }}')
-        raw_fields = {}
-    for fname, key in raw_fields.items():
-        if fname not in FIELD_NAMES:
-            problems.append(
-                f"{base}.fields.{fname}: not a receipt field; use one of {', '.join(FIELD_NAMES)}"
-            )
-        elif not isinstance(key, str) or not norm_key(key):
-            problems.append(f'{base}.fields.{fname}: must name the provider\'s key, e.g. "Id"')
-        else:
-            fields.append((fname, key))
-    states: list[tuple[str, StatusEntry]] = []
-    raw_states = spec.get("states") or {}
-    if not isinstance(raw_states, Mapping):
-        problems.append(f'{base}.states: must be a table like {{ "3" = "DELIVERED" }}')
-        raw_states = {}
-    for word, meaning in raw_states.items():
-        where = f"{base}.states.{word}"
-        if not str(word).strip():
-            problems.append(f"{where}: an empty status cannot be matched; remove it")
-            continue
-        if isinstance(meaning, Mapping):
-            extra = sorted(set(meaning) - {"state", "final"})
-            for key in extra:
-                problems.append(f"{where}.{key}: is not a known setting; use state and final")
-            if "state" not in meaning:
-                problems.append(f'{where}.state: is required, e.g. {{ state = "DELIVERED" }}')
-                continue
-            state = _state(meaning["state"], f"{where}.state", problems)
-            final = meaning.get("final")
-            if final is not None and not isinstance(final, bool):
-                problems.append(f"{where}.final: must be true or false")
-                continue
-            if state is not None:
-                states.append(
-                    (
-                        norm_status(str(word)),
-                        StatusEntry(state, state.smpp_final if final is None else final),
-                    )
-                )
-        else:
-            state = _state(meaning, where, problems)
-            if state is not None:
-                states.append((norm_status(str(word)), _smpp(state)))
-    timezone = spec.get("timezone")
-    if timezone is not None:
-        try:
-            ZoneInfo(str(timezone))
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(
-                f"{base}.timezone: unknown time zone {timezone!r}; use an IANA name like 'UTC'"
-            )
-    if len(problems) > before:
-        return None
-    return Profile(
-        name,
-        str(fmt),
-        fields=tuple(fields),
-        states=tuple(states),
-        timezone=None if timezone is None else str(timezone),
-    )
-
-
-def build_profiles(user: Mapping[str, Mapping[str, Any]]) -> dict[str, Profile]:
-    """Built-in profiles plus the user's ``[profiles.NAME]`` tables, by name.
-
-    A user profile with a built-in's name replaces it. Every problem is reported at once as
-    a :class:`~dlrpoll.errors.ConfigError` naming its key path.
-    """
-    profiles = dict(BUILTIN_PROFILES)
-    problems: list[str] = []
-    for name, spec in user.items():
-        if not isinstance(spec, Mapping):
-            problems.append(f"profiles.{name}: must be a table ([profiles.{name}])")
-            continue
-        built = _user_profile(name, spec, problems)
-        if built is not None:
-            profiles[name] = built
-    if problems:
-        raise ConfigError(problems)
-    return profiles
+def toml_key(word: str) -> str:
+    """A table key as TOML writes it in a key path: bare, or quoted when it has spaces."""
+    return word if _BARE_KEY.fullmatch(word) else '"' + word.replace('"', '\\"') + '"'

@@ -3,9 +3,14 @@ text:…``.
 
 Real SMSCs bend the format, so besides the standard order (read by one precompiled regular
 expression, the fast path) this reads fields in any order and any subset beyond ``id`` and
-``stat``, keys in any case, ``text:`` anywhere (empty, or with spaces and colons), 10-, 12- and
-16-character dates, and a short prefix before ``id:``. Trailing NULs and whitespace are the
-caller's to strip (:func:`dlrpoll.receipts.parse.parse_text` does).
+``stat``, keys in any case, ``text:`` anywhere (empty, or with spaces and colons), every date
+form :mod:`.dates` reads (and ISO-8601), and a short prefix before ``id:``. Trailing NULs and
+whitespace are the caller's to strip (:func:`dlrpoll.receipts.parse.parse_text` does).
+
+A status is read whole, up to the next key (``stat:DELIVERED TO CARRIER err:003``): a known
+one, or any ``word:``. So is a date (``done date:2024-11-05 12:00:00``). ``id``, ``sub``,
+``dlvrd`` and ``err`` are one word each. Optional fields may be absent in every way
+:mod:`.values` names (``sub:null``, ``err:``, ``submit date:`` empty), on both paths alike.
 
 Where a key appears twice, the first one counts and the later one is part of the value before
 it, so a ``text:`` holding ``stat:`` does not change the status.
@@ -18,8 +23,10 @@ from datetime import tzinfo
 
 from dlrpoll.errors import ParseError
 from dlrpoll.receipts.dates import MINUTES, STEPS, smpp_date
+from dlrpoll.receipts.matchid import VERBATIM
 from dlrpoll.receipts.model import Receipt, make_receipt
 from dlrpoll.receipts.profiles import Profile
+from dlrpoll.receipts.values import ABSENT, count
 
 FORMAT = "smpp"
 
@@ -67,12 +74,20 @@ def _key_name(raw: str) -> str:
     return "submit date" if low.startswith("submit") else "done date"
 
 
-def _count(value: str | None, what: str) -> int | None:
-    if value is None or value == "":
-        return None
-    if not (value.isdigit() and value.isascii()):
-        raise ParseError(f"{what}: {value!r} is not a number of messages")
-    return int(value)
+# a status or date ends where the next "word:" starts (a key this parser may not know)
+_NEXT_KEY = re.compile(r"\s[A-Za-z_][\w\-]*[ \t]*:")
+
+
+def _no_id(value: str) -> ParseError:
+    if value:
+        return ParseError(f"the receipt's id is {value!r}: it must name the message it is about")
+    return ParseError("empty id: the receipt must name the message it is about")
+
+
+def _no_stat(value: str) -> ParseError:
+    if value:
+        return ParseError(f"the receipt's stat is {value!r}: it must say the message's state")
+    return ParseError("empty stat: the receipt must say the message's state")
 
 
 # "0".."999" and "000".."999" as ints: a dict lookup is cheaper than int() per field
@@ -97,10 +112,10 @@ def parse_standard(text: str, profile: Profile, tz: tzinfo) -> Receipt | None:
         if m is None:
             return None
     message_id, sub, dlvrd, submitted, done, stat, err, rest = m.groups()
-    if not message_id:
-        raise ParseError("empty id: the receipt must name the message it is about")
-    if not stat:
-        raise ParseError("empty stat: the receipt must say the message's state")
+    if message_id in ABSENT:
+        raise _no_id(message_id)
+    if stat in ABSENT:
+        raise _no_stat(stat)
     entry = profile._state_map.get(stat) or profile.status(stat)
     # The dates, inline (as smpp_date reads them, see there): a minute from the cache plus
     # the seconds (and tenths) from a table. A minute not cached yet, an absent or a bad date
@@ -133,16 +148,16 @@ def parse_standard(text: str, profile: Profile, tz: tzinfo) -> Receipt | None:
     try:
         nsub = _COUNTS[sub]
         ndlvrd = _COUNTS[dlvrd]
-    except KeyError:  # empty, or too long for the table; _count says which, or what is wrong
-        nsub = _count(sub, "sub")
-        ndlvrd = _count(dlvrd, "dlvrd")
-    return make_receipt(
+    except KeyError:  # absent, or too long for the table; count says which, or what is wrong
+        nsub = count(sub, "sub")
+        ndlvrd = count(dlvrd, "dlvrd")
+    receipt = make_receipt(
         message_id,
         entry.state,
         entry.final,
         stat,
         FORMAT,
-        err or None,
+        None if err in ABSENT else err,
         submitted_at,
         done_at,
         nsub,
@@ -152,6 +167,8 @@ def parse_standard(text: str, profile: Profile, tz: tzinfo) -> Receipt | None:
         None,
         rest.strip(),
     )
+    # an identity test: the common verbatim rule costs no call
+    return receipt if profile.match is VERBATIM else profile.finish(receipt)
 
 
 def parse_smpp(text: str, profile: Profile, tz: tzinfo) -> Receipt:
@@ -177,38 +194,65 @@ def _parse_any_order(text: str, profile: Profile, tz: tzinfo) -> Receipt:
         segment = text[end:stop]
         if name == "text":
             values[name] = segment.strip()
+        elif name in ("stat", "submit date", "done date"):
+            cut = _NEXT_KEY.search(segment)
+            values[name] = (segment if cut is None else segment[: cut.start()]).strip()
         else:
             tokens = segment.split(None, 1)
             values[name] = tokens[0] if tokens else ""
     if "id" not in values:
-        raise ParseError(
-            "no id: field; an SMPP receipt reads 'id:… sub:… dlvrd:… submit date:… "
-            "done date:… stat:… err:… text:…' (or pick a key/value profile with --profile)"
-        )
+        raise ParseError(_no_id_field(text))
     if "stat" not in values:
         raise ParseError("no stat: field; an SMPP receipt must say the message's state (stat:…)")
     message_id = values["id"]
-    if not message_id:
-        raise ParseError("empty id: the receipt must name the message it is about")
+    if message_id in ABSENT:
+        raise _no_id(message_id)
     stat = values["stat"]
-    if not stat:
-        raise ParseError("empty stat: the receipt must say the message's state")
+    if stat in ABSENT:
+        raise _no_stat(stat)
     entry = profile.status(stat)
     submitted = values.get("submit date")
     done = values.get("done date")
-    return Receipt(
+    err = values.get("err")
+    receipt = Receipt(
         message_id,
         entry.state,
         entry.final,
         stat,
         FORMAT,
-        values.get("err") or None,
-        smpp_date(submitted, tz, "submit date") if submitted else None,
-        smpp_date(done, tz, "done date") if done else None,
-        _count(values.get("sub"), "sub"),
-        _count(values.get("dlvrd"), "dlvrd"),
+        None if err is None or err in ABSENT else err,
+        None if submitted is None else smpp_date(submitted, tz, "submit date"),
+        None if done is None else smpp_date(done, tz, "done date"),
+        count(values.get("sub"), "sub"),
+        count(values.get("dlvrd"), "dlvrd"),
         None,
         None,
         None,
         values.get("text"),
+    )
+    return profile.finish(receipt)
+
+
+def _no_id_field(text: str) -> str:
+    """Why ``text`` is not an Appendix B receipt, in terms of what it looks like."""
+    s = text.lstrip()
+    if s[:1] in ("{", "["):
+        return (
+            "no id: field: this is JSON, not SMPP Appendix B text; read it as key/value "
+            "(--format keyvalue or auto)"
+        )
+    if s[:1] == "<":
+        return (
+            "no id: field: this is XML, not SMPP Appendix B text; read it as key/value "
+            "(--format keyvalue or auto)"
+        )
+    if "=" in s and " " not in s.split("=", 1)[0]:
+        return (
+            "no id: field: this is a URL or query string (key=value&…), not SMPP Appendix B "
+            "text; read it as key/value (--format keyvalue or auto), and name its keys in a "
+            "profile if they are not found"
+        )
+    return (
+        "no id: field; an SMPP receipt reads 'id:… sub:… dlvrd:… submit date:… "
+        "done date:… stat:… err:… text:…' (or pick a key/value profile with --profile)"
     )

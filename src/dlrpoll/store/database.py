@@ -19,19 +19,25 @@ from typing import Self
 from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from dlrpoll.errors import DlrpollError, StorageFullError
+from dlrpoll.errors import DlrpollError, StorageFullError, StoreError
 from dlrpoll.store import migrations
 from dlrpoll.store.bulk import insert_ignore
 from dlrpoll.store.engine import DURABLE, RELAXED, WRITE_OPTION, describe, make_engine, map_error
 
 
 class Database:
-    """An open, migrated database at ``url``; see :class:`~dlrpoll.store.Store`."""
+    """An open, migrated database at ``url``; see :class:`~dlrpoll.store.Store`.
 
-    def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
+    ``readonly=True`` opens it for reading only (reports, ``snapshot``): nothing is ever
+    written, not even a migration, so a reporting user with read access alone can open it;
+    a file at another schema version is refused with a message saying what to do.
+    """
+
+    def __init__(self, url: str, *, busy_timeout: float = 30.0, readonly: bool = False) -> None:
         self.url = url
         self.busy_timeout = busy_timeout
-        self.engine = make_engine(url, busy_timeout=busy_timeout)
+        self.readonly = readonly
+        self.engine = make_engine(url, busy_timeout=busy_timeout, readonly=readonly)
         #: how messages name the database: the file, or the URL without password
         self.where = describe(self.engine.url)
         #: SQLite: the fast path of :mod:`~dlrpoll.store.bulk`, and serialized writers
@@ -53,6 +59,16 @@ class Database:
                 found = migrations.read_version(conn)
             if found > migrations.SCHEMA_VERSION:
                 raise migrations.too_new(self.where, found)
+            if found < migrations.SCHEMA_VERSION and self.readonly:
+                raise StoreError(
+                    f"{self.where}: the database is at schema version {found}, not "
+                    f"{migrations.SCHEMA_VERSION}; it is upgraded when the poller (or any "
+                    f"dlrpoll command with write access) next opens it; run `dlrpoll status` "
+                    f"as the poller's user once, then try again"
+                    if found
+                    else f"{self.where}: not a dlrpoll database (no schema version); check "
+                    f"the path or URL"
+                )
             if found < migrations.SCHEMA_VERSION:
                 conn.execution_options(**{WRITE_OPTION: DURABLE})
                 with conn.begin():

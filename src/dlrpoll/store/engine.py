@@ -23,7 +23,9 @@ Everything SQLite-specific in dlrpoll is in this module:
 from __future__ import annotations
 
 import errno
+import sqlite3
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -56,9 +58,11 @@ def masked_url(url: str) -> str:
         return "(not a database URL)"
 
 
-def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
+def make_engine(url: str, *, busy_timeout: float = 30.0, readonly: bool = False) -> Engine:
     """An engine for ``url`` (``sqlite:///path`` or any SQLAlchemy URL), SQLite tuned as
-    the module docstring says."""
+    the module docstring says. ``readonly``: connections that cannot write (SQLite opens the
+    file with ``mode=ro``, so a reporting user needs only read access; PostgreSQL sessions
+    are read-only)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -77,6 +81,13 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
             # the daemon runs many polls at once and a writer holds its connection while it
             # waits for the lock; SQLite connections are cheap, so never make one wait twice
             kwargs.update(pool_size=5, max_overflow=100, pool_timeout=busy_timeout + 30)
+            if readonly:
+                path = parsed.database
+                kwargs["creator"] = lambda: sqlite3.connect(
+                    f"file:{quote(path)}?mode=ro", uri=True, **kwargs["connect_args"]
+                )
+    elif readonly and parsed.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:
@@ -85,11 +96,11 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
             f"(PostgreSQL: pip install psycopg) or use sqlite:///PATH"
         ) from exc
     if sqlite:
-        _tune_sqlite(engine, busy_timeout)
+        _tune_sqlite(engine, busy_timeout, readonly)
     return engine
 
 
-def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
+def _tune_sqlite(engine: Engine, busy_timeout: float, readonly: bool) -> None:
     ms = int(busy_timeout * 1000)
 
     @event.listens_for(engine, "connect")
@@ -99,8 +110,9 @@ def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
         cur = dbapi_conn.cursor()
         try:
             cur.execute(f"PRAGMA busy_timeout = {ms}")
-            cur.execute("PRAGMA journal_mode = WAL")
-            cur.execute("PRAGMA synchronous = FULL")
+            if not readonly:  # a reader takes the file as it is (WAL, or a snapshot's)
+                cur.execute("PRAGMA journal_mode = WAL")
+                cur.execute("PRAGMA synchronous = FULL")
             cur.execute("PRAGMA foreign_keys = ON")
             # statement journals and the small sorts of each write's status fold in memory,
             # not in temp files: a third of the cost of keeping message_status (status.py)

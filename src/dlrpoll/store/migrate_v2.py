@@ -13,6 +13,7 @@ import logging
 from sqlalchemy import Connection, Table, inspect, text
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from dlrpoll.store import migrate_v3
 from dlrpoll.store.tables import (
     MESSAGE_STATUS_COLUMNS,
     MESSAGE_STATUS_QUERY,
@@ -32,6 +33,9 @@ RETYPED: tuple[Table, ...] = (raw_messages, receipts, poll_runs, source_state)
 def upgrade(conn: Connection) -> None:
     """Turn a version-1 database into a version-2 one, inside ``conn``'s transaction."""
     conn.execute(text("DROP VIEW IF EXISTS message_status"))
+    # the tables below are built from the current definitions: give receipts the columns
+    # later versions added first (filled by their own steps), so every query here finds them
+    migrate_v3.add_missing_columns(conn, receipts)
     if conn.dialect.name == "sqlite":
         _retype(conn)
     build_status(conn)

@@ -9,7 +9,8 @@ into ``n`` (ALTER TABLE, DROP and CREATE VIEW ...), bump :data:`SCHEMA_VERSION`,
 document the change in the README's schema section.
 
 Versions: 1, the first; 2, ``message_status`` a maintained table instead of a view, and
-time columns declared ``DATETIME`` on SQLite (``migrate_v2.py``).
+time columns declared ``DATETIME`` on SQLite (``migrate_v2.py``); 3, ``match_id`` in
+``receipts`` and ``message_status`` (``migrate_v3.py``).
 """
 
 from __future__ import annotations
@@ -21,33 +22,27 @@ from sqlalchemy import Connection, inspect, text
 from sqlmodel import SQLModel
 
 from dlrpoll.errors import SchemaTooNewError, StoreError
-from dlrpoll.store import migrate_v2, tables
+from dlrpoll.store import migrate_v2, migrate_v3, tables
 
 log = logging.getLogger(__name__)
 
 #: The schema this dlrpoll writes.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _leases(conn: Connection) -> None:
-    """3: ``source_state`` records the lease's holder process and the refused attempts."""
-    stamp = "DATETIME" if conn.dialect.name == "sqlite" else "VARCHAR"
-    # step 2 rebuilds source_state on SQLite in the newest shape, these columns included
-    have = {c["name"] for c in inspect(conn).get_columns("source_state")}
-    for column, kind in (
-        ("holder_host", "VARCHAR"),
-        ("holder_pid", "INTEGER"),
-        ("holder_start", "VARCHAR"),
-        ("last_started_by", "VARCHAR"),
-        ("skipped", "INTEGER NOT NULL DEFAULT 0"),
-        ("last_skipped_at", stamp),
-    ):
-        if column not in have:
-            conn.execute(text(f"ALTER TABLE source_state ADD COLUMN {column} {kind}"))
+    """4: ``source_state`` records the lease's holder process and the refused attempts
+    (version 2's SQLite rebuild may have made them already)."""
+    log.info("adding the lease holder and refused attempts to source_state")
+    migrate_v3.add_missing_columns(conn, tables.source_state)
 
 
 #: ``STEPS[n]`` upgrades a database at version ``n - 1`` to version ``n`` (n >= 2).
-STEPS: dict[int, Callable[[Connection], None]] = {2: migrate_v2.upgrade, 3: _leases}
+STEPS: dict[int, Callable[[Connection], None]] = {
+    2: migrate_v2.upgrade,
+    3: migrate_v3.upgrade,
+    4: _leases,
+}
 
 #: Where databases other than SQLite keep the version (they have no ``user_version``).
 VERSION_TABLE = "dlrpoll_schema"

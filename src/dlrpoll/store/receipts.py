@@ -20,8 +20,8 @@ from sqlalchemy import Connection, bindparam, func, select
 from dlrpoll.receipts.model import Receipt
 from dlrpoll.store.bulk import Bulk
 from dlrpoll.store.database import Database
-from dlrpoll.store.status import STATUS_INPUT, StatusWriter, since_upsert
-from dlrpoll.store.tables import RECEIPT_PLAN, Stored, receipts
+from dlrpoll.store.status import STATUS_INPUT, StatusWriter
+from dlrpoll.store.tables import RECEIPT_PLAN, RECEIPT_TRAILING_PLAN, Stored, receipts
 from dlrpoll.timestamps import to_text
 
 #: Every ``receipts`` column, in table order.
@@ -42,9 +42,9 @@ class ParsedRaw:
 RowBuilder = Callable[[int, str, str, Receipt, str], tuple[Any, ...]]
 
 
-def _row_builder() -> RowBuilder:
-    exprs = ["raw_id", "source", "scope"]
-    for name, how, _nullable, _kind in RECEIPT_PLAN:
+def _exprs(plan: tuple[tuple[str, Stored, bool, type], ...]) -> list[str]:
+    exprs: list[str] = []
+    for name, how, _nullable, _kind in plan:
         value = f"r.{name}"
         if how is Stored.STATE:
             exprs += [f"{value}.name", f"int({value})"]
@@ -54,7 +54,12 @@ def _row_builder() -> RowBuilder:
             exprs.append(f"(None if {value} is None else _iso({value}))")
         else:
             exprs.append(value)
-    exprs.append("at")
+    return exprs
+
+
+def _row_builder() -> RowBuilder:
+    exprs = ["raw_id", "source", "scope", *_exprs(RECEIPT_PLAN), "at"]
+    exprs += _exprs(RECEIPT_TRAILING_PLAN)
     if len(exprs) != len(RECEIPT_COLS):
         raise AssertionError("receipt_row and the receipts table disagree")
     source = f"def receipt_row(raw_id, source, scope, r, at):\n    return ({', '.join(exprs)},)\n"
@@ -77,13 +82,18 @@ def receipt_rows(
     return [receipt_row(raw_id, source, scope, r, at) for r in found]
 
 
+#: where each :data:`~dlrpoll.store.status.STATUS_INPUT` column but ``id`` is in a row tuple
+_STATUS_PICK = tuple(RECEIPT_COLS.index(name) for name in STATUS_INPUT[1:])
+
+
 class Receipts:
     """The receipts insert, and the status fold that goes with it, on a store's connections.
 
-    ``serialized`` (SQLite's default): the new receipts are those above the largest id
-    before the insert, folded in SQL (:func:`~dlrpoll.store.status.since_upsert`);
-    otherwise the insert returns the new rows and :class:`StatusWriter` folds them. In the
-    same transaction either way.
+    ``serialized`` (SQLite's default): writers are serialized and ids are max(id) + 1, so
+    the new receipts are this insert's rows with ids above the largest before it; when all
+    went in, they are the rows given, in order, and nothing is read back. Otherwise the
+    insert returns the new rows. :class:`~dlrpoll.store.status.StatusWriter` folds them
+    into ``message_status`` in the same transaction either way.
     """
 
     def __init__(self, db: Database, *, serialized: bool | None = None) -> None:
@@ -94,21 +104,35 @@ class Receipts:
             stmt = stmt.returning(*(receipts.c[name] for name in STATUS_INPUT))
         self._insert = Bulk(stmt, RECEIPT_COLS, db.engine, self.serialized)
         self._status = StatusWriter(db)
-        self._since = since_upsert(db.engine, db.where)
-        self._max_id = select(func.max(receipts.c.id))
+        rc = receipts.c
+        self._max_id = str(select(func.max(rc.id)).compile(dialect=db.engine.dialect))
+        self._since = str(
+            select(*(rc[name] for name in STATUS_INPUT))
+            .where(rc.id > bindparam("after"))
+            .order_by(rc.id)
+            .compile(dialect=db.engine.dialect)
+        )
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
         """Insert ``rows`` (duplicates are skipped) and fold the new ones into
         ``message_status``, inside ``conn``'s transaction; how many were new."""
         if not rows:
             return 0
-        if self.serialized:
-            before = conn.execute(self._max_id).scalar() or 0
-            stored = self._insert.run(conn, rows)
-            if stored:
-                conn.execute(self._since, {"after": before})
-            return stored
-        dicts = [dict(zip(RECEIPT_COLS, row, strict=True)) for row in rows]
-        new = conn.execute(self._insert.stmt, dicts).all()
-        self._status.add(conn, sorted(new))  # in arrival (id) order
-        return len(new)
+        if not self.serialized:
+            dicts = [dict(zip(RECEIPT_COLS, row, strict=True)) for row in rows]
+            returned = conn.execute(self._insert.stmt, dicts).all()
+            self._status.add(conn, sorted(returned))  # in arrival (id) order
+            return len(returned)
+        # driver SQL: these run once per write, on SQLite only
+        before = conn.exec_driver_sql(self._max_id).scalar() or 0
+        stored = self._insert.run(conn, rows)
+        if not stored:
+            return 0
+        after = conn.exec_driver_sql(self._max_id).scalar()
+        if stored == len(rows) and after == before + stored:
+            pick = _STATUS_PICK
+            new: Any = [(before + i, *[row[j] for j in pick]) for i, row in enumerate(rows, 1)]
+        else:
+            new = conn.exec_driver_sql(self._since, (before,)).all()
+        self._status.add(conn, new)
+        return stored

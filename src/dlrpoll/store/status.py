@@ -14,12 +14,12 @@ clause is the same :func:`merge`, written in SQL (atomic per row, on SQLite and 
 alike). Arrival order is the receipt id, so the result does not depend on which
 transaction commits first.
 
-On SQLite, where writers are serialized and ids grow, the new receipts of a write are the
-ones above the largest id before it, and one statement folds them in SQL and merges them
-(:func:`since_upsert`): no rows go through Python. Elsewhere the store folds the rows its
-insert returns (:class:`StatusWriter`); tests run that path on SQLite too. (A trigger
-would keep the table by construction, but SQLite then journals every row's statement,
-which made storing receipts twice as slow again.)
+Which receipts of a write are new (not duplicates) and their ids come from the insert
+(``receipts.py``): on SQLite, where writers are serialized, from the ids above the largest
+before it; elsewhere from the rows the insert returns (tests run that path on SQLite too).
+Two alternatives measured slower: a trigger on ``receipts`` (SQLite then journals every
+row's statement) and folding in SQL with the reference query (its window functions cost
+more per row than this fold in Python).
 """
 
 from __future__ import annotations
@@ -37,16 +37,10 @@ from sqlalchemy import (
     func,
     literal_column,
     or_,
-    text,
-    true,
 )
 
 from dlrpoll.store.bulk import Bulk, dialect_insert
-from dlrpoll.store.tables import (
-    MESSAGE_STATUS_COLUMNS,
-    MESSAGE_STATUS_SINCE_QUERY,
-    message_status,
-)
+from dlrpoll.store.tables import MESSAGE_STATUS_COLUMNS, message_status
 
 if TYPE_CHECKING:  # database.py imports migrations.py, which imports this module
     from dlrpoll.store.database import Database
@@ -64,6 +58,7 @@ STATUS_INPUT: tuple[str, ...] = (
     "provider_status",
     "error_code",
     "received_at",
+    "match_id",
 )
 
 _COL = {name: i for i, name in enumerate(MESSAGE_STATUS_COLUMNS)}
@@ -80,6 +75,7 @@ GOVERNING: tuple[str, ...] = (
     "provider_status",
     "error_code",
     "receipt_id",
+    "match_id",
 )
 _GOV = [_COL[name] for name in GOVERNING]
 
@@ -116,8 +112,9 @@ def merge(cur: list[Any], new: Sequence[Any]) -> None:
 def fold(receipts: Iterable[Sequence[Any]]) -> list[list[Any]]:
     """One status row per message for ``receipts`` (rows in :data:`STATUS_INPUT` order)."""
     out: dict[tuple[str, str], list[Any]] = {}
-    for rid, scope, mid, state, code, final, done, source, status, error, at in receipts:
+    for rid, scope, mid, state, code, final, done, source, status, error, at, match in receipts:
         row = [scope, mid, state, code, final, done, 1, 0, source, status, error, rid, at, at]
+        row.append(match)
         cur = out.get((scope, mid))
         if cur is None:
             out[(scope, mid)] = row
@@ -165,23 +162,6 @@ def _merge_sql(excluded: Any) -> dict[str, ColumnElement[Any]]:
 def _upsert(engine: Engine, where: str, values: dict[str, Any]) -> Any:
     ms = message_status
     stmt: Any = dialect_insert(ms, engine, where).values(values)
-    return stmt.on_conflict_do_update(
-        index_elements=[ms.c.scope, ms.c.message_id], set_=_merge_sql(stmt.excluded)
-    )
-
-
-def since_upsert(engine: Engine, where: str) -> Any:
-    """The SQLite fold of one write: the receipts with ids above ``:after`` folded per
-    message by the rule's reference query, then merged into ``message_status`` by the same
-    upsert :class:`StatusWriter` runs. One statement in C, no rows through Python."""
-    ms = message_status
-    cols = [ms.c[name] for name in MESSAGE_STATUS_COLUMNS]
-    fold_sql = text(MESSAGE_STATUS_SINCE_QUERY).columns(*cols)
-    stmt: Any = dialect_insert(ms, engine, where).from_select(
-        # SQLite reads an ON after a bare FROM as a join's: a WHERE ends the SELECT
-        list(MESSAGE_STATUS_COLUMNS),
-        fold_sql.subquery("new").select().where(true()),
-    )
     return stmt.on_conflict_do_update(
         index_elements=[ms.c.scope, ms.c.message_id], set_=_merge_sql(stmt.excluded)
     )

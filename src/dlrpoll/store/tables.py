@@ -28,6 +28,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     func,
+    text,
 )
 from sqlalchemy.types import TypeEngine, UserDefinedType
 from sqlmodel import Field, SQLModel
@@ -108,7 +109,7 @@ class SourceState(SQLModel, table=True):
     last_started_at: str | None = Field(default=None, sa_type=Timestamp)
     claimed_by: str | None = None
     claimed_until: str | None = Field(default=None, sa_type=Timestamp)
-    # schema 3: the lease's holder (see dlrpoll.owner), the floor's poller, refused attempts
+    # schema 4: the lease's holder (see dlrpoll.owner), the floor's poller, refused attempts
     holder_host: str | None = None
     holder_pid: int | None = None
     holder_start: str | None = None
@@ -149,25 +150,36 @@ def _how(hint: object) -> tuple[Stored, bool, type]:
 
 #: Receipt fields kept after the others (the column order is a public contract).
 _LAST_FIELDS = ("format",)
+#: Receipt fields added by later schema versions: after ``received_at``, where ``ALTER TABLE
+#: … ADD COLUMN`` puts them, so a migrated file and a new one have the same column order.
+#: Each has a server default so that it can be added to a table that has rows.
+TRAILING_FIELDS: dict[str, str] = {"match_id": "''"}  # schema 3
 
 
-def _receipt_plan() -> tuple[tuple[str, Stored, bool, type], ...]:
+def _receipt_plan(names: list[str]) -> tuple[tuple[str, Stored, bool, type], ...]:
     hints = typing.get_type_hints(Receipt)
-    order = [f for f in RECEIPT_FIELDS if f not in _LAST_FIELDS] + list(_LAST_FIELDS)
-    return tuple((name, *_how(hints[name])) for name in order)
+    return tuple((name, *_how(hints[name])) for name in names)
 
 
-#: ``(field, how, nullable, type)`` for every :class:`Receipt` field, in column order.
-RECEIPT_PLAN = _receipt_plan()
+_MAIN_FIELDS = [f for f in RECEIPT_FIELDS if f not in _LAST_FIELDS and f not in TRAILING_FIELDS]
+#: ``(field, how, nullable, type)`` for the :class:`Receipt` fields before ``received_at``,
+#: in column order.
+RECEIPT_PLAN = _receipt_plan(_MAIN_FIELDS + list(_LAST_FIELDS))
+#: The same for the fields after ``received_at`` (:data:`TRAILING_FIELDS`).
+RECEIPT_TRAILING_PLAN = _receipt_plan(list(TRAILING_FIELDS))
 
 
-def _receipt_columns() -> list[Column[typing.Any]]:
+def _receipt_columns(
+    plan: tuple[tuple[str, Stored, bool, type], ...],
+) -> list[Column[typing.Any]]:
     cols: list[Column[typing.Any]] = []
-    for name, how, nullable, kind in RECEIPT_PLAN:
+    for name, how, nullable, kind in plan:
         sql_type: TypeEngine[typing.Any] = (
             Integer() if kind in (int, bool) else Timestamp if kind is datetime else AutoString()
         )
-        cols.append(Column(name, sql_type, nullable=nullable))
+        default = TRAILING_FIELDS.get(name)
+        server_default = None if default is None else text(default)
+        cols.append(Column(name, sql_type, nullable=nullable, server_default=server_default))
         if how is Stored.STATE:
             cols.append(Column("state_code", Integer(), nullable=nullable))
     return cols
@@ -182,8 +194,9 @@ receipts = Table(
     Column("raw_id", Integer(), ForeignKey("raw_messages.id"), nullable=False),
     Column("source", AutoString(), nullable=False),
     Column("scope", AutoString(), nullable=False),
-    *_receipt_columns(),
+    *_receipt_columns(RECEIPT_PLAN),
     Column("received_at", Timestamp, nullable=False),
+    *_receipt_columns(RECEIPT_TRAILING_PLAN),
 )
 
 # The journal's identity of an item: its remote id when the source has one, else its bytes.
@@ -236,6 +249,8 @@ Index("ix_receipts_message_id", receipts.c.message_id)
 Index("ix_receipts_state_done", receipts.c.state, receipts.c.done_at)
 Index("ix_receipts_source_received", receipts.c.source, receipts.c.received_at)
 Index("ix_receipts_raw_id", receipts.c.raw_id)
+# the join a reporting tool writes against its own sent messages (schema 3)
+Index("ix_receipts_match_id", receipts.c.match_id)
 Index("ix_poll_runs_source_started", poll_runs.c.source, poll_runs.c.started_at)
 
 #: ``message_status``: one row per (scope, message_id) under the final-state rule, kept up
@@ -259,10 +274,12 @@ message_status = Table(
     Column("receipt_id", Integer(), nullable=False),
     Column("first_received_at", Timestamp, nullable=False),
     Column("last_received_at", Timestamp, nullable=False),
+    # the governing receipt's match_id (schema 3: last, where ADD COLUMN puts it)
+    Column("match_id", AutoString(), nullable=False, server_default=text("''")),
     PrimaryKeyConstraint("scope", "message_id", name="pk_message_status"),
     # one B-tree fewer per message on SQLite: the rows live in the primary key's order
     sqlite_with_rowid=False,
-    # its inserts never need keys back, and SQLite's trigger (status.py) may not have any
+    # its inserts never need keys back
     implicit_returning=False,
 )
 ms = message_status.c
@@ -271,6 +288,7 @@ Index("ix_message_status_message_id", ms.message_id)
 Index("ix_message_status_state_done", ms.state, ms.done_at)
 Index("ix_message_status_done_final", ms.done_at, ms.final)
 Index("ix_message_status_source_done", ms.source, ms.done_at)
+Index("ix_message_status_match_id", ms.match_id)
 
 TABLES: tuple[Table, ...] = (raw_messages, receipts, poll_runs, source_state, message_status)
 
@@ -281,14 +299,14 @@ VIEWS: dict[str, str] = {}
 MESSAGE_STATUS_COLUMNS: tuple[str, ...] = tuple(c.name for c in message_status.columns)
 
 #: ``message_status`` computed from ``receipts`` alone: the view of schema version 1, kept
-#: to build the table when migrating, to fold each write's new receipts on SQLite
-#: (:data:`MESSAGE_STATUS_SINCE_QUERY`), and as the rule's reference in tests and benchmarks.
+#: to build the table when migrating and as the rule's reference in tests and benchmarks.
 #: Plain SQL with window functions: SQLite >= 3.25 and PostgreSQL both run it.
-MESSAGE_STATUS_TEMPLATE = """\
-{with_}SELECT scope, message_id, state, state_code, final, done_at, receipts, conflict,
-       source, provider_status, error_code, receipt_id, first_received_at, last_received_at
+MESSAGE_STATUS_QUERY = """\
+SELECT scope, message_id, state, state_code, final, done_at, receipts, conflict,
+       source, provider_status, error_code, receipt_id, first_received_at, last_received_at,
+       match_id
 FROM (
-    SELECT r.scope, r.message_id, r.state, r.state_code, r.final, r.done_at,
+    SELECT r.scope, r.message_id, r.state, r.state_code, r.final, r.done_at, r.match_id,
            COUNT(*) OVER w AS receipts,
            CASE WHEN MIN(CASE WHEN r.final = 1 THEN r.state_code END) OVER w
                   <> MAX(CASE WHEN r.final = 1 THEN r.state_code END) OVER w
@@ -303,19 +321,7 @@ FROM (
                         COALESCE(r.done_at, '') DESC,
                         r.id DESC
            ) AS pick
-    FROM {receipts} AS r
+    FROM receipts AS r
     WINDOW w AS (PARTITION BY r.scope, r.message_id)
 ) AS ranked
 WHERE pick = 1"""
-MESSAGE_STATUS_QUERY = MESSAGE_STATUS_TEMPLATE.format(with_="", receipts="receipts")
-#: The same over the receipts with ids above ``:after`` only: the fold of one write's new
-#: receipts, on SQLite where writers are serialized and ids grow (``status.py``).
-#: MATERIALIZED: else SQLite walks the whole dedupe index in partition order and filters.
-MESSAGE_STATUS_SINCE_QUERY = MESSAGE_STATUS_TEMPLATE.format(
-    with_=(
-        "WITH new_receipts AS MATERIALIZED (SELECT id, scope, message_id, state, state_code,"
-        " final, done_at, source, provider_status, error_code, received_at"
-        " FROM receipts WHERE id > :after)\n"
-    ),
-    receipts="new_receipts",
-)

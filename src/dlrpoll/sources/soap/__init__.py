@@ -11,8 +11,9 @@ Modules, each with one job:
 
 - ``wsdl``: loading the WSDL once per process; every access to zeep's private attributes;
 - ``layout``: ``items`` and ``fields`` turned into element paths (a :class:`Plan`);
-- ``envelope``: the pure reader of a journaled response (no network, no clock);
-- ``transport``: the capped HTTP transport, which names every failure by its stage;
+- ``xmlread``: a response's bytes to an XML tree (charsets, MTOM/XOP, no DTDs);
+- ``envelope``: the pure reader of a journaled response's messages (no network, no clock);
+- ``transport``: HTTP: credentials, the capped transport, the WSDL loader's import rules;
 - ``failures``: the one table from (stage, whether the call consumes) to our error;
 - ``session``: one poll's calls, in the destructive or the two-phase loop;
 - ``source``: :class:`SoapSource`, what the poller sees, and :func:`from_config`.
@@ -20,7 +21,16 @@ Modules, each with one job:
 
 from dlrpoll.sources.soap.layout import Plan
 from dlrpoll.sources.soap.session import SoapSession
-from dlrpoll.sources.soap.source import ArgValue, SoapSource, from_config
-from dlrpoll.sources.soap.wsdl import hardened_settings
+from dlrpoll.sources.soap.source import ArgValue, SoapSource, chosen_port, from_config
+from dlrpoll.sources.soap.wsdl import PortChoice, hardened_settings
 
-__all__ = ["ArgValue", "Plan", "SoapSession", "SoapSource", "from_config", "hardened_settings"]
+__all__ = [
+    "ArgValue",
+    "Plan",
+    "PortChoice",
+    "SoapSession",
+    "SoapSource",
+    "chosen_port",
+    "from_config",
+    "hardened_settings",
+]

@@ -17,6 +17,7 @@ the provider marked its messages read is the only copy of what did arrive).
     lost             PossibleLossError (logged)     SourceTimeoutError
     truncated        journal prefix (logged)        SourceConnectError
     too-large        journal prefix (logged)        journal prefix (logged)
+    redirect         SourceProtocolError            SourceProtocolError
     http-5xx         SourceProtocolError            TemporarySourceError
     http-status      SourceProtocolError            SourceProtocolError
     fault-auth       SourceAuthError                SourceAuthError
@@ -63,6 +64,8 @@ class Stage(StrEnum):
     WSDL_HTTP = "wsdl-http"
     #: loading the WSDL: what arrived is not a WSDL zeep can use
     WSDL_INVALID = "wsdl-invalid"
+    #: loading the WSDL: it leads off its own origin (an import, a redirect)
+    WSDL_REFUSED = "wsdl-refused"
     #: building a call: the configured arguments do not fit the operation
     ARGS = "args"
     #: building a call: zeep could not serialize the request
@@ -77,6 +80,8 @@ class Stage(StrEnum):
     TRUNCATED = "truncated"
     #: the response is larger than ``max_response_size``
     TOO_LARGE = "too-large"
+    #: a redirect that would turn the POST into a GET or send it to another host
+    REDIRECT = "redirect"
     #: an HTTP 5xx answer that is not a SOAP fault
     HTTP_5XX = "http-5xx"
     #: any other answer but 200 that is not a SOAP fault
@@ -131,6 +136,7 @@ _RULES: dict[Stage, dict[bool, Rule]] = {
     Stage.WSDL_INVALID: {
         False: Rule(SourceResponseError, "{wsdl} is not a WSDL dlrpoll can use: {detail}")
     },
+    Stage.WSDL_REFUSED: {False: Rule(SourceResponseError, "cannot use the WSDL {wsdl}: {detail}")},
     Stage.ARGS: _both(
         Rule(
             ConfigError,
@@ -164,6 +170,7 @@ _RULES: dict[Stage, dict[bool, Rule]] = {
         True: Rule(None, _TOO_LARGE + "; " + _MARKED_READ, loud=True),
         False: Rule(None, _TOO_LARGE, loud=True),
     },
+    Stage.REDIRECT: _both(Rule(SourceProtocolError, "{operation}: {detail}")),
     Stage.HTTP_5XX: {
         True: Rule(SourceProtocolError, _HTTP),
         False: Rule(TemporarySourceError, _HTTP),
@@ -222,6 +229,12 @@ def error(source: str, stage: Stage, *, consuming: bool = False, **words: object
     if isinstance(found, str):
         raise AssertionError(f"the failure table journals {stage}; expected an error")
     return found
+
+
+def short(exc: BaseException) -> str:
+    """An exception's text, cut to a line's worth."""
+    text = str(exc)
+    return text if len(text) < 300 else text[:297] + "..."
 
 
 _AUTH_WORDS = re.compile(r"token|signature|auth|credential|password|login|account|key", re.I)

@@ -10,86 +10,132 @@ element names from the SOAP Body's child down, so that reading an envelope needs
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
-from lxml import etree
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from dlrpoll.config import SoapSourceConfig
 from dlrpoll.errors import ConfigError
 from dlrpoll.sources.soap import wsdl
 from dlrpoll.sources.soap.wsdl import Service
 
+#: a path step that matches any element: the members of a SOAP-encoded array
+ANY = "*"
+
+
+class SchemaNode(Protocol):
+    """What layout needs of a schema element (:class:`~dlrpoll.sources.soap.wsdl.Node`)."""
+
+    @property
+    def qname(self) -> str: ...
+    @property
+    def local(self) -> str: ...
+    @property
+    def children(self) -> Sequence[SchemaNode]: ...
+    @property
+    def has_attributes(self) -> bool: ...
+    @property
+    def member(self) -> SchemaNode | None: ...
+    @property
+    def binary(self) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Plan:
-    """Where one operation's messages sit in its response, as qualified element names."""
+    """Where one operation's messages sit in its response, as qualified element names
+    (Clark notation, ``{namespace}local``; :data:`ANY` for array members)."""
 
     operation: str
     path: tuple[str, ...]  # from the SOAP Body's child down to the item elements
     fields: Mapping[str, tuple[str, ...]]  # our field name → path inside an item
-    inputs: frozenset[str]  # the operation's parameter names
+    inputs: frozenset[str] = frozenset()  # the operation's parameter names
+    binary: frozenset[str] = field(default=frozenset())  # fields typed base64Binary
+    #: local names of the elements the schema gives an item: an item holding only these
+    #: and none of our fields is an empty slot; one holding others is not understood
+    known: frozenset[str] = field(default=frozenset())
+    #: for each element on ``path`` but the last, the local names of the children its
+    #: schema declares: one holding only these and no next step holds no messages
+    around: tuple[frozenset[str], ...] = ()
 
 
-def _local(qname: Any) -> str:
-    return str(etree.QName(qname).localname)
+def _kids(node: SchemaNode) -> Sequence[SchemaNode]:
+    member = node.member
+    return [member] if member is not None else node.children
 
 
-def _descend(start: Any, steps: list[str]) -> list[Any] | None:
+def _descend(start: SchemaNode, steps: list[str]) -> list[SchemaNode] | None:
     chain = [start]
     for step in steps:
-        match = next((c for c in wsdl.children(chain[-1]) if _local(c.qname) == step), None)
+        # an array's members may have any name (SOAP 1.1 section 5.4.2)
+        match = next((c for c in _kids(chain[-1]) if c.local in (step, ANY)), None)
         if match is None:
             return None
         chain.append(match)
     return chain
 
 
-def plan(cfg: SoapSourceConfig, service: Service, operation: str, items: str) -> Plan:
-    """The plan for ``operation`` with ``items`` and ``cfg.fields``. Raises
-    :class:`ConfigError` naming what the response offers when they lead nowhere."""
-    where = f"sources.{cfg.name}"
-    op = wsdl.operation(service, operation, where, cfg.wsdl)
-    wrapper = op.output.body
-    inputs = wsdl.input_names(service, operation)
-    if wrapper is None or getattr(wrapper, "qname", None) is None:
-        raise ConfigError(f"{where}: operation {operation!r} has no response element to read")
+def layout(
+    operation: str, wrapper: SchemaNode, items: str, fields: Mapping[str, str], where: str
+) -> Plan:
+    """The plan for the response ``wrapper`` with ``items`` and ``fields`` (our names to
+    dotted element names). Raises :class:`ConfigError` at ``where`` naming what the
+    response offers when they lead nowhere."""
     # the levels zeep unwraps: the response element, then single-element wrappers (twice)
     levels = [[wrapper]]
     for _ in range(2):
         last = levels[-1][-1]
-        kids = wsdl.children(last)
-        if len(kids) == 1 and not wsdl.has_attributes(last):
+        kids = _kids(last)
+        if len(kids) == 1 and not last.has_attributes and kids[0].local != ANY:
             levels.append([*levels[-1], kids[0]])
         else:
             break
     steps = [s for s in items.split(".") if s]
-    chain: list[Any] | None = levels[-1] if not steps else None
+    chain: list[SchemaNode] | None = levels[-1] if not steps else None
     for level in levels if steps else []:
         tail = _descend(level[-1], steps)
         if tail is not None:
             chain = level + tail[1:]
             break
     if chain is None:
-        offered = sorted({_local(c.qname) for lv in levels for c in wsdl.children(lv[-1])})
+        offered = sorted({c.local for lv in levels for c in _kids(lv[-1])} - {ANY})
         raise ConfigError(
             f"{where}.items: {items!r} does not lead to elements in the response of "
             f"{operation!r}; the result offers: {', '.join(offered) or 'nothing'}"
         )
+    member = chain[-1].member
+    if member is not None:
+        chain = [*chain, member]  # a SOAP-encoded array: the messages are its members
     item = chain[-1]
-    fields: dict[str, tuple[str, ...]] = {}
-    for ours, theirs in cfg.fields.items():
+    paths: dict[str, tuple[str, ...]] = {}
+    binary: set[str] = set()
+    for ours, theirs in fields.items():
         found = _descend(item, [step for step in theirs.split(".") if step])
         if found is None or len(found) < 2:
-            names = ", ".join(_local(c.qname) for c in wsdl.children(item)) or "nothing"
+            names = ", ".join(c.local for c in item.children) or "nothing"
             raise ConfigError(
-                f"{where}.fields.{ours}: {_local(item.qname)} has no element {theirs!r} "
-                f"(it has: {names})"
+                f"{where}.fields.{ours}: {item.local if item.local != ANY else 'an item'} has "
+                f"no element {theirs!r} (it has: {names})"
             )
-        fields[ours] = tuple(str(etree.QName(el.qname)) for el in found[1:])
-    path = tuple(str(etree.QName(el.qname)) for el in chain)
-    return Plan(operation, path, fields, inputs)
+        paths[ours] = tuple(el.qname for el in found[1:])
+        if found[-1].binary:
+            binary.add(ours)
+    known = frozenset(c.local for c in item.children)
+    path = tuple(el.qname for el in chain)
+    around = tuple(frozenset(c.local for c in _kids(el)) for el in chain[:-1])
+    return Plan(operation, path, paths, frozenset(), frozenset(binary), known, around)
+
+
+def plan(cfg: SoapSourceConfig, service: Service, operation: str, items: str) -> Plan:
+    """The plan for ``operation`` of the loaded WSDL, with ``items`` and ``cfg.fields``."""
+    where = f"sources.{cfg.name}"
+    wrapper = wsdl.response_node(service, operation, where, cfg.wsdl)
+    if wrapper is None:
+        raise ConfigError(f"{where}: operation {operation!r} has no response element to read")
+    found = layout(operation, wrapper, items, cfg.fields, where)
+    inputs = wsdl.input_names(service, operation)
+    return Plan(
+        found.operation, found.path, found.fields, inputs, found.binary, found.known, found.around
+    )
 
 
 def check_ack(cfg: SoapSourceConfig, service: Service) -> None:

@@ -23,12 +23,13 @@ import zeep.exceptions
 
 from dlrpoll.config import Secret
 from dlrpoll.errors import SourceError, SourceProtocolError, SourceResponseError
-from dlrpoll.rawitem import RawFormat, RawItem
+from dlrpoll.rawitem import RawItem
 from dlrpoll.sources.base import Batch, KnownIds
 from dlrpoll.sources.soap import wsdl
-from dlrpoll.sources.soap.envelope import fault_text, parse_xml, soap_body
+from dlrpoll.sources.soap.envelope import fault_text, soap_body
 from dlrpoll.sources.soap.failures import Stage, error, fault_stage, problem
 from dlrpoll.sources.soap.transport import HttpFailure, Reply
+from dlrpoll.sources.soap.xmlread import journal_form, read_tree
 
 if TYPE_CHECKING:
     from dlrpoll.sources.soap.source import ArgValue, SoapSource
@@ -74,7 +75,9 @@ class SoapSession:
             raise error(
                 self.name, Stage.REQUEST, consuming=consuming, operation=operation, detail=detail
             ) from exc
-        return self._checked(operation, Reply(response.status_code, response.content), consuming)
+        ctype = response.headers.get("Content-Type", "")
+        reply = Reply(response.status_code, response.content, content_type=ctype)
+        return self._checked(operation, reply, consuming)
 
     def _failed(self, operation: str, failure: HttpFailure, *, consuming: bool) -> Reply:
         reason = problem(
@@ -85,14 +88,15 @@ class SoapSession:
             detail=failure.detail,
             kept=len(failure.prefix),
         )
-        return Reply(200, failure.prefix, reason)
+        return Reply(200, failure.prefix, reason, failure.content_type)
 
     def _checked(self, operation: str, reply: Reply, consuming: bool) -> Reply:
         if reply.status == 200:
             return reply
         fault = None
         try:
-            fault = fault_text(soap_body(self.name, parse_xml(self.name, reply.content)))
+            fmt, data = journal_form(reply.content_type, reply.content)
+            fault = fault_text(soap_body(self.name, read_tree(self.name, data, fmt)))
         except SourceError:
             pass
         if fault is not None:
@@ -118,7 +122,8 @@ class SoapSession:
             yield from self._destructive()
 
     def _envelope(self, reply: Reply) -> RawItem:
-        return RawItem(None, reply.content, RawFormat.SOAP_ENVELOPE, parse_error=reply.problem)
+        fmt, data = journal_form(reply.content_type, reply.content)
+        return RawItem(None, data, fmt, parse_error=reply.problem)
 
     def _destructive(self) -> Iterator[Batch]:
         op = self.cfg.operation

@@ -1,8 +1,14 @@
-"""The WSDL: loaded once per process, and everything dlrpoll asks zeep about it.
+"""The WSDL: loaded once per process, the port to call chosen, and everything dlrpoll asks
+zeep about it.
 
 Every access to zeep's private attributes is in this module (zeep offers no public way to
-list a binding's operations or read a bound port's address), so a zeep upgrade that moves
-them breaks here and nowhere else.
+list a binding's operations or to see that a type is a SOAP-encoded array), so a zeep
+upgrade that moves them breaks here and nowhere else.
+
+Which port: the configured ``service`` and ``port`` when given; otherwise the first SOAP 1.1
+port in the WSDL's order, else the first SOAP 1.2 one. HTTP GET/POST bindings (ASMX lists
+them beside its SOAP ports) are never called: on ASMX they run the same operation, and a
+destructive one would mark messages read in an answer dlrpoll cannot journal as SOAP.
 """
 
 from __future__ import annotations
@@ -16,23 +22,48 @@ import requests
 import zeep
 import zeep.exceptions
 from lxml import etree
+from zeep.wsdl.bindings import Soap11Binding, Soap12Binding
 
 from dlrpoll.config import SoapSourceConfig
 from dlrpoll.errors import ConfigError
-from dlrpoll.sources.soap.failures import Stage, error
+from dlrpoll.sources.soap.failures import Stage, error, short
+from dlrpoll.sources.soap.transport import (
+    Credentials,
+    Refused,
+    WsdlLoader,
+    http_session,
+    mask_url,
+)
 
 log = logging.getLogger(__name__)
 
 #: zeep's constructors are untyped; reached through ``Any`` so strict mypy stays quiet
 _zeep: Any = zeep
+_BASE64 = "{http://www.w3.org/2001/XMLSchema}base64Binary"
 
 
-def hardened_settings() -> zeep.Settings:
-    """zeep settings for WSDLs and responses from outside: no DTDs, entities, external
-    resolution or huge trees."""
+def hardened_settings(*, imports: bool = False) -> zeep.Settings:
+    """zeep settings for WSDLs and responses from outside: no DTDs, entities or huge trees,
+    and no external documents unless ``imports`` (then :class:`WsdlLoader` decides)."""
     return zeep.Settings(
-        forbid_dtd=True, forbid_entities=True, forbid_external=True, xml_huge_tree=False
+        forbid_dtd=True, forbid_entities=True, forbid_external=not imports, xml_huge_tree=False
     )
+
+
+@dataclass(frozen=True)
+class PortChoice:
+    """Which port of the WSDL dlrpoll calls, and what else the WSDL offered."""
+
+    service: str
+    port: str
+    protocol: str  # "SOAP 1.1" or "SOAP 1.2"
+    address: str
+    others: tuple[str, ...] = ()  # "name (protocol)" of every other port
+
+    def text(self) -> str:
+        """One line for ``check-config --connect`` and the log."""
+        line = f"service {self.service}, port {self.port} ({self.protocol}) at {self.address}"
+        return line + (f"; also offered: {', '.join(self.others)}" if self.others else "")
 
 
 @dataclass(frozen=True)
@@ -42,38 +73,40 @@ class Service:
     document: Any
     binding: Any
     address: str
+    choice: PortChoice
 
 
-_CACHE: dict[tuple[str, str | None], Service] = {}
+_CACHE: dict[tuple[str, str | None, str | None, str | None], Service] = {}
 _LOCK = threading.Lock()
-
-
-def short(exc: BaseException) -> str:
-    """An exception's text, cut to a line's worth."""
-    text = str(exc)
-    return text if len(text) < 300 else text[:297] + "..."
 
 
 def _fail(cfg: SoapSourceConfig, stage: Stage, detail: str) -> Exception:
     return error(cfg.name, stage, wsdl=cfg.wsdl, detail=detail)
 
 
-def load_service(cfg: SoapSourceConfig) -> Service:
-    """The WSDL ``cfg`` names, loaded once per process per WSDL and endpoint. Raises the
-    errors :mod:`~dlrpoll.sources.soap.failures` gives the ``wsdl-*`` stages."""
-    key = (cfg.wsdl, cfg.endpoint)
+def forget_loaded_wsdls() -> None:
+    """Empty the per-process cache, so the next poll loads each WSDL afresh (a reloaded
+    configuration, or a test whose server reuses another's address)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+def load_service(cfg: SoapSourceConfig, creds: Credentials | None = None) -> Service:
+    """The WSDL ``cfg`` names, loaded once per process per WSDL, endpoint, service and port,
+    with the source's credentials. Raises the errors the failure table gives the ``wsdl-*``
+    stages, and :class:`ConfigError` for a ``service`` or ``port`` the WSDL lacks."""
+    key = (cfg.wsdl, cfg.endpoint, cfg.service, cfg.port)
     with _LOCK:
         cached = _CACHE.get(key)
         if cached is not None:
             return cached
-        session = requests.Session()
-        session.verify = cfg.ca_file or True
+        session = http_session(cfg.ca_file, creds or Credentials())
         try:
-            transport = _zeep.Transport(timeout=cfg.timeout, session=session)
-            client = _zeep.Client(cfg.wsdl, transport=transport, settings=hardened_settings())
-            proxy = client.service
-            binding = proxy._binding
-            address = cfg.endpoint or proxy._binding_options["address"]
+            loader = WsdlLoader(cfg.wsdl, timeout=cfg.timeout, session=session)
+            settings = hardened_settings(imports=True)
+            client = _zeep.Client(cfg.wsdl, transport=loader, settings=settings)
+        except Refused as exc:
+            raise _fail(cfg, Stage.WSDL_REFUSED, str(exc)) from exc
         except requests.exceptions.SSLError as exc:
             raise _fail(cfg, Stage.WSDL_TLS, str(exc)) from exc
         except requests.HTTPError as exc:
@@ -90,10 +123,62 @@ def load_service(cfg: SoapSourceConfig) -> Service:
             raise _fail(cfg, Stage.WSDL_INVALID, str(exc)) from exc
         finally:
             session.close()
-        service = Service(client.wsdl, binding, address)
+        choice, binding, address = _choose(cfg, client.wsdl)
+        service = Service(client.wsdl, binding, address, choice)
         _CACHE[key] = service
-        log.info("source %s: loaded WSDL %s (endpoint %s)", cfg.name, cfg.wsdl, address)
+        log.info("source %s: loaded WSDL %s: %s", cfg.name, cfg.wsdl, choice.text())
         return service
+
+
+def _protocol(binding: Any) -> str | None:
+    if isinstance(binding, Soap12Binding):
+        return "SOAP 1.2"
+    if isinstance(binding, Soap11Binding):
+        return "SOAP 1.1"
+    return None
+
+
+def _describe(binding: Any) -> str:
+    return _protocol(binding) or f"{type(binding).__name__.removesuffix('Binding')}, never used"
+
+
+def _choose(cfg: SoapSourceConfig, document: Any) -> tuple[PortChoice, Any, str]:
+    where = f"sources.{cfg.name}"
+    services = dict(document.services)
+    if cfg.service is not None and cfg.service not in services:
+        raise ConfigError(
+            f"{where}.service: the WSDL has no service {cfg.service!r} "
+            f"(it has: {', '.join(services) or 'none'})"
+        )
+    ports = [
+        (sname, pname, port)
+        for sname, svc in services.items()
+        if cfg.service is None or sname == cfg.service
+        for pname, port in svc.ports.items()
+    ]
+    if cfg.port is not None:
+        picked = [p for p in ports if p[1] == cfg.port]
+        if not picked:
+            names = ", ".join(f"{p[1]} ({_describe(p[2].binding)})" for p in ports) or "none"
+            raise ConfigError(f"{where}.port: the WSDL has no port {cfg.port!r} (it has: {names})")
+        if _protocol(picked[0][2].binding) is None:
+            raise ConfigError(
+                f"{where}.port: {cfg.port} is a {_describe(picked[0][2].binding)} port; dlrpoll "
+                "calls SOAP 1.1 and SOAP 1.2 ports only"
+            )
+    else:
+        picked = [p for p in ports if _protocol(p[2].binding) == "SOAP 1.1"] or [
+            p for p in ports if _protocol(p[2].binding) == "SOAP 1.2"
+        ]
+        if not picked:
+            names = ", ".join(f"{p[1]} ({_describe(p[2].binding)})" for p in ports) or "none"
+            raise _fail(cfg, Stage.WSDL_INVALID, f"it has no SOAP port (it has: {names})")
+    sname, pname, port = picked[0]
+    address = cfg.endpoint or port.binding_options.get("address") or ""
+    others = tuple(f"{p[1]} ({_describe(p[2].binding)})" for p in ports if p is not picked[0])
+    # shown, never used: a WSDL's own address could hold a password
+    choice = PortChoice(sname, pname, str(_protocol(port.binding)), mask_url(address), others)
+    return choice, port.binding, address
 
 
 def operation_names(service: Service) -> list[str]:
@@ -112,15 +197,51 @@ def operation(service: Service, name: str, where: str, wsdl: str = "") -> Any:
         raise ConfigError(f"{where}: {the} has no operation {name!r} (it has: {known})") from None
 
 
-def children(element: Any) -> list[Any]:
-    """An element's child elements, as the schema declares them."""
-    elements = getattr(element.type, "elements", None) or []
-    return [el for _name, el in elements if getattr(el, "qname", None) is not None]
+class Node:
+    """One element of a response's schema, as :mod:`~dlrpoll.sources.soap.layout` sees it:
+    its qualified name, its children, and whether it is a SOAP-encoded array (whose members'
+    names are not significant: their :attr:`qname` is ``*``)."""
+
+    def __init__(self, qname: str, xsd_type: Any) -> None:
+        self.qname = qname
+        self._type = xsd_type
+
+    @classmethod
+    def of(cls, element: Any) -> Node:
+        return cls(str(etree.QName(element.qname)), element.type)
+
+    @property
+    def local(self) -> str:
+        return self.qname if self.qname == "*" else str(etree.QName(self.qname).localname)
+
+    @property
+    def children(self) -> list[Node]:
+        elements = getattr(self._type, "elements", None) or []
+        return [Node.of(el) for _n, el in elements if getattr(el, "qname", None) is not None]
+
+    @property
+    def has_attributes(self) -> bool:
+        return bool(getattr(self._type, "attributes", None))
+
+    @property
+    def member(self) -> Node | None:
+        """The members of a SOAP-encoded array (``soapenc:arrayType``), or None."""
+        array = getattr(self._type, "_array_type", None)
+        member_type = getattr(array, "array_type", None)
+        return Node("*", member_type) if member_type is not None else None
+
+    @property
+    def binary(self) -> bool:
+        qname = getattr(self._type, "qname", None)
+        return qname is not None and str(qname) == _BASE64
 
 
-def has_attributes(element: Any) -> bool:
-    """Whether the schema gives the element attributes (zeep keeps such wrappers)."""
-    return bool(getattr(element.type, "attributes", None))
+def response_node(service: Service, name: str, where: str, wsdl: str = "") -> Node | None:
+    """The schema of operation ``name``'s response element (the Body's child), or None."""
+    body = operation(service, name, where, wsdl).output.body
+    if body is None or getattr(body, "qname", None) is None:
+        return None
+    return Node.of(body)
 
 
 def input_names(service: Service, name: str) -> frozenset[str]:
@@ -128,11 +249,14 @@ def input_names(service: Service, name: str) -> frozenset[str]:
     body = service.binding.get(name).input.body
     if body is None:
         return frozenset()
-    return frozenset(str(etree.QName(el.qname).localname) for el in children(body))
+    return frozenset(child.local for child in Node.of(body).children)
 
 
-def bind(service: Service, transport: Any) -> tuple[Any, Any]:
-    """A zeep client over ``transport`` and its proxy bound to the service's address."""
-    client = _zeep.Client(service.document, transport=transport, settings=hardened_settings())
+def bind(service: Service, transport: Any, wsse: Any = None) -> tuple[Any, Any]:
+    """A zeep client over ``transport`` (with ``wsse``) and its proxy bound to the chosen
+    port's binding and address."""
+    client = _zeep.Client(
+        service.document, transport=transport, settings=hardened_settings(), wsse=wsse
+    )
     proxy = client.create_service(service.binding.name, service.address)
     return client, proxy
