@@ -116,19 +116,16 @@ def test_the_reports_have_their_indexes(sqlite_store: Store) -> None:
         # message_status: a lookup by message id, with or without its scope, is the key
         "SELECT * FROM message_status WHERE message_id = 'x'": "ix_message_status_message_id",
         "SELECT * FROM message_status WHERE scope = 's' AND message_id = 'x'": (
-            "PRIMARY KEY (scope=? AND message_id=?)"
+            "sqlite_autoindex_message_status_1 (scope=? AND message_id=?)"
         ),
         "SELECT state, count(*) FROM message_status GROUP BY state": (
-            "COVERING INDEX ix_message_status_state_done"
+            "COVERING INDEX ix_message_status_state"
         ),
         "SELECT count(*) FROM message_status WHERE final = 1 AND done_at >= '2026-11-21'": (
             "COVERING INDEX ix_message_status_done_final"
         ),
         "SELECT * FROM message_status WHERE source = 'a' AND done_at >= '2026-11-21'": (
             "ix_message_status_source_done"
-        ),
-        "SELECT * FROM message_status WHERE state = 'DELIVERED' AND done_at >= '2026-11-21'": (
-            "ix_message_status_state_done"
         ),
     }
     for sql, index in plans.items():
