@@ -20,8 +20,6 @@ the source (:class:`dlrpoll.sources.base.Source`).
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -36,6 +34,8 @@ from dlrpoll.errors import (
     SourceError,
     StoreError,
 )
+from dlrpoll.heartbeat import Heartbeat
+from dlrpoll.owner import Owner
 from dlrpoll.parsing import Parser, in_source_terms, parser_for
 from dlrpoll.rawitem import RawItem
 from dlrpoll.results import PollResult, log_result, result_log
@@ -72,15 +72,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def default_owner() -> str:
-    """Who holds a claim: host and pid, so an operator can tell pollers apart."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+def default_owner() -> Owner:
+    """Who holds a lease: this process (host, pid, start time; see :mod:`dlrpoll.owner`)."""
+    return Owner.this_process()
 
 
 def claim_ttl(cfg: SourceConfig) -> float:
-    """How long a claim lives: long enough for the slowest poll, short enough that a killed
-    poller does not block its source for long."""
+    """How long one poll may go on: long enough for the slowest poll; past it the poll stops
+    at its next safe point, so a slow link cannot stretch a backlog without bound."""
     return max(cfg.interval, 10 * cfg.timeout * (cfg.retries + 1))
+
+
+def lease_ttl(config: LoadedConfig, cfg: SourceConfig) -> float:
+    """The source's lease TTL: its own ``lease_ttl``, else ``[database] lease_ttl``."""
+    return cfg.lease_ttl if cfg.lease_ttl is not None else config.settings.database.lease_ttl
 
 
 class Poll:
@@ -94,7 +99,7 @@ class Poll:
         store: Store,
         *,
         clock: Clock = utcnow,
-        owner: str | None = None,
+        owner: Owner | str | None = None,
         parser: Parser | None = None,
         stop: threading.Event | None = None,
     ) -> None:
@@ -104,10 +109,14 @@ class Poll:
         self.source = source
         self.db = store
         self.clock = clock
-        self.owner = owner or default_owner()
+        self.owner = Owner.of(owner)
         self._parser = parser
         self.stop = stop
         self.ttl = claim_ttl(cfg)
+        self.lease_ttl = lease_ttl(config, cfg)
+        self.heartbeat: Heartbeat | None = None
+        self.refusal: str | None = None
+        self.next_allowed: datetime | None = None
         self.started = clock()
         self.counts = Counts()
         self.held: list[str] = []
@@ -151,18 +160,35 @@ class Poll:
 
     # -- 1. lease -------------------------------------------------------------------------
     def lease(self) -> bool:
-        """Claim the source: refused inside its interval since the last poll's start, or
-        while another poller holds it."""
-        return self.db.claim(
-            self.name, now=self.started, interval=self.cfg.interval, ttl=self.ttl, owner=self.owner
+        """Take the source's lease, and keep it alive with a heartbeat while the poll runs:
+        refused inside its interval since the last poll's start, or while another poller
+        holds it."""
+        heartbeat = Heartbeat(self.name, self._renew, self.lease_ttl)  # valid from before
+        claim = self.db.claim(
+            self.name,
+            now=self.started,
+            interval=self.cfg.interval,
+            ttl=self.lease_ttl,
+            owner=self.owner,
         )
+        if not claim:
+            self.refusal = claim.reason
+            self.next_allowed = claim.next_allowed
+            return False
+        self.heartbeat = heartbeat
+        heartbeat.start()
+        return True
+
+    def _renew(self) -> bool:
+        return self.db.renew(self.name, self.owner, now=self.clock(), ttl=self.lease_ttl)
 
     def skipped(self) -> PollResult:
-        reason = "not due: polled less than its interval ago, or another poller holds it"
-        self.db.record_poll(
-            PollRun(self.name, self.started, self.clock(), Outcome.SKIPPED, error=reason)
+        """A refused lease: no ``poll_runs`` row (the refusal is counted in
+        ``source_state.skipped``), and a line saying why and when the source is next allowed."""
+        reason = self.refusal or "not due"
+        result = PollResult(
+            self.name, Outcome.SKIPPED, error=reason, next_allowed=self.next_allowed
         )
-        result = PollResult(self.name, Outcome.SKIPPED, error=reason)
         log_result(result)
         return result
 
@@ -305,13 +331,17 @@ class Poll:
             log.info("source %s: stopping after this batch (shutdown)", self.name)
             self.interrupted = True
             return True
+        lost = self.heartbeat.lost if self.heartbeat is not None else None
+        if lost is not None:
+            # past here another poller may hold the source: stop before fetching more
+            log.warning("source %s: stopping after this batch: %s", self.name, lost)
+            return True
         if (self.clock() - self.started).total_seconds() > self.ttl:
-            # past here another poller may take the source over. A slow link (latency or a
-            # trickle under the read timeout, on every call) would otherwise stretch a big
-            # backlog without bound.
+            # a slow link (latency or a trickle under the read timeout, on every call) would
+            # otherwise stretch a big backlog without bound
             log.warning(
-                "source %s: stopping after this batch: the poll has outlived its claim "
-                "(%gs); the rest waits for the next poll",
+                "source %s: stopping after this batch: the poll has run for longer than "
+                "%gs; the rest waits for the next poll",
                 self.name,
                 self.ttl,
             )
@@ -342,12 +372,14 @@ class Poll:
             self.db.record_poll(run)
         except StoreError as exc:
             log.error("source %s: could not record the poll run: %s", self.name, exc)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         try:
             self.db.release(self.name, self.owner)
         except StoreError as exc:
             # a full disk or a locked database must not turn a recorded error into a crash;
-            # the claim expires by itself after claim_ttl
-            log.error("source %s: could not release the claim: %s", self.name, exc)
+            # the lease runs out by itself lease_ttl after its last renewal
+            log.error("source %s: could not release the lease: %s", self.name, exc)
         log_result(result)
         if self.counts.quarantined:
             log.warning(
@@ -366,7 +398,7 @@ def poll_source(
     store: Store,
     *,
     clock: Clock = utcnow,
-    owner: str | None = None,
+    owner: Owner | str | None = None,
     parser: Parser | None = None,
     stop: threading.Event | None = None,
 ) -> PollResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from dlrpoll.counts import Counts, Outcome
 
@@ -17,13 +18,15 @@ result_log = logging.getLogger("dlrpoll.result")
 @dataclass(frozen=True)
 class PollResult:
     """What one poll did, as recorded in ``poll_runs``. ``held`` describes items left on the
-    server for an operator (they make the outcome ``partial``)."""
+    server for an operator (they make the outcome ``partial``); a skipped poll says when the
+    source is ``next_allowed``."""
 
     source: str
     outcome: str
     counts: Counts = Counts()
     error: str | None = None
     held: tuple[str, ...] = field(default=())
+    next_allowed: datetime | None = None
 
     @property
     def fetched(self) -> int:
@@ -44,7 +47,7 @@ class PollResult:
     def line(self) -> str:
         """One human line for logs and ``dlrpoll poll``."""
         if self.outcome == Outcome.SKIPPED:
-            return f"{self.source}: skipped ({self.error})"
+            return f"{self.source}: skipped: {self.error}"
         counts = self.counts.text()
         if self.outcome == Outcome.ERROR:
             return f"{self.source}: error: {self.error} ({counts})"

@@ -15,7 +15,7 @@ from typing import Any
 
 from dlrpoll.config import LoadedConfig
 from dlrpoll.scheduling.floor import is_due, next_run_time
-from dlrpoll.store import Store, masked_url, reports
+from dlrpoll.store import Lease, Store, masked_url, reports
 from dlrpoll.store.opening import open_store
 
 
@@ -31,6 +31,7 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
     names = [s.name for s in config.settings.sources]
     view = reports.overview(store, names, now=now)
     held = reports.claims(store, now)
+    leases = store.leases(names)
     rows: list[dict[str, Any]] = []
     for cfg in config.settings.sources:
         rep = view.sources.get(cfg.name) or reports.SourceReport(cfg.name)
@@ -60,6 +61,7 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
                 "claimed_by": owner,
                 "claimed_until": _iso(until),
                 "claim_holder_alive": None if owner is None else holder_alive(owner),
+                **lease_data(leases.get(cfg.name), now),
             }
         )
     return {
@@ -70,6 +72,48 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
         "messages_by_state": view.messages_by_state,
         "quarantined_waiting_reparse": view.quarantined,
     }
+
+
+def lease_data(lease: Lease | None, now: datetime) -> dict[str, Any]:
+    """A source's lease for ``status --json``: who holds it, until when, in what state
+    (``free``, ``held``, ``expired``, ``gone``: see :meth:`Lease.state`), and the count of
+    refused poll attempts."""
+    if lease is None:
+        return {"lease": None, "skipped_attempts": 0}
+    holder = lease.holder
+    return {
+        "lease": None
+        if holder is None
+        else {
+            "holder": holder.name,
+            "until": reports.to_text(lease.until) if lease.until else None,
+            "state": lease.state(now),
+        },
+        "skipped_attempts": lease.skipped,
+    }
+
+
+def lease_line(row: dict[str, Any]) -> str | None:
+    """Who holds a source, for people; ``None`` when nobody does."""
+    lease = row.get("lease")
+    if not lease:
+        return None
+    until = _hms(lease["until"])
+    state = lease["state"]
+    if state == "held":
+        return f"being polled by {lease['holder']}, lease until {until} UTC"
+    if state == "gone":
+        return (
+            f"leased by {lease['holder']} until {until} UTC, but that process is gone: the "
+            f"next poll takes it over (or `dlrpoll release {row['source']}`)"
+        )
+    return f"lease of {lease['holder']} ran out at {until} UTC (its holder stopped renewing it)"
+
+
+def _hms(when: str | None) -> str:
+    """A stored time as ``YYYY-MM-DD HH:MM:SS`` (UTC), as ``status`` shows times."""
+    t = reports.to_time(when)
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if t else "never"
 
 
 def holder_alive(owner: str) -> bool | None:
@@ -144,6 +188,8 @@ def format_status(data: dict[str, Any], *, local: bool = False) -> list[str]:
                 None: "",
             }[row["claim_holder_alive"]]
             lines.append(f"  {name}: held by {row['claimed_by']} until {until} {zone}{gone}")
+        if (lease := lease_line(row)) is not None:
+            lines.append(f"  {name}: {lease}")
     lines.append("")
     lines.append("receipts in the last 24 h: " + (_by_key(data["receipts_by_state_24h"]) or "none"))
     lines.append("messages by state: " + (_by_key(data["messages_by_state"]) or "none"))

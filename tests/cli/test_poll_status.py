@@ -4,6 +4,7 @@ port where nothing listens; the metrics file they write."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,7 +89,20 @@ def test_a_second_poll_inside_the_floor_is_skipped_and_exits_zero(
     assert main(["poll", "--config", str(config), "--source", "box"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("box: ok")
-    assert out[1].startswith("box: skipped (not due")
+    # which reason, by whom, and when the source is next allowed
+    assert re.fullmatch(
+        r"box: skipped: polled (\d\d:\d\d:\d\d) by [^,]+:\d+, next allowed "
+        r"(\d\d:\d\d:\d\d) \(UTC\)",
+        out[1],
+    ), out[1]
+    # the refused attempt is counted, not recorded as a run
+    assert main(["status", "--config", str(config), "--json"]) == 0
+    box = json.loads(capsys.readouterr().out)["sources"][0]
+    assert (box["polls"], box["skipped_attempts"], box["lease"]) == (
+        {"ok": 1, "skipped": 1},
+        1,
+        None,
+    )
 
 
 def test_an_unknown_source_is_a_configuration_error(

@@ -12,6 +12,7 @@ from dlrpoll.config import MIN_INTERVAL_SECONDS
 from dlrpoll.scheduling import (
     FLOOR_MARGIN,
     SKIP_RETRY,
+    after_refusal,
     after_skip,
     is_due,
     jitter_delay,
@@ -121,3 +122,10 @@ def test_due_sources_are_staggered_at_start_most_overdue_first() -> None:
     intervals = dict.fromkeys(last, 120.0)
     offsets = startup_offsets(last, intervals, T0, rate=10)
     assert offsets == {"never": 0.0, "older": 0.1, "old": 0.2, "recent": 0.0}
+
+
+def test_after_a_refused_lease_the_next_try_is_when_it_said() -> None:
+    # the floor (or the other poller's lease) ends at +90 s: try then, plus margin and jitter
+    assert after_refusal(at(90), T0, delay=3) == at(90 + FLOOR_MARGIN + 3)
+    # an answer already past (the lease ended meanwhile) never plans into the past
+    assert after_refusal(at(-5), T0) == at(FLOOR_MARGIN)

@@ -1,6 +1,6 @@
 """Child process for the crash tests: journal raw items, say so, then block until killed.
 
-    python crash_child.py DB_PATH N [mid-store]
+    python crash_child.py DATABASE_URL N [mid-store]
 
 It stands for a poller killed between step 3 (journal committed) and step 5 (receipts
 stored): the test SIGKILLs it after the "journaled" line. With ``mid-store`` it goes on to
@@ -21,8 +21,8 @@ from dlrpoll.store import ParsedRaw, Store
 
 
 def main() -> None:
-    path, count = sys.argv[1], int(sys.argv[2])
-    store = Store(f"sqlite:///{path}")
+    url, count = sys.argv[1], int(sys.argv[2])
+    store = Store(url)
     items = [RawItem(f"uid-{i}", f"receipt M{i}".encode(), "text") for i in range(count)]
     entries = store.journal("box", items, datetime(2026, 11, 22, 14, 0, tzinfo=UTC))
     print("journaled", sum(e.new for e in entries), flush=True)

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from dlrpoll.rawitem import RawItem
 from dlrpoll.receipts.model import Receipt, State
+from dlrpoll.store import Store
 
 T0 = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
 
@@ -54,9 +55,16 @@ def item(remote_id: str | None, payload: bytes | None = None, fmt: str = "text")
     return RawItem(remote_id, payload if payload is not None else f"raw {remote_id}".encode(), fmt)
 
 
-def rows(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    """Query the file with the plain sqlite3 module, read-only, as a reporting tool would."""
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def rows(where: Path | Store, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Query the file with the plain sqlite3 module, read-only, as a reporting tool would;
+    or, given a store, its database (SQLite or PostgreSQL) in one read transaction, the
+    ``?`` placeholders turned into the driver's. Bytes come back as ``bytes``."""
+    if isinstance(where, Store):
+        driver_sql = sql if where.sqlite else sql.replace("%", "%%").replace("?", "%s")
+        with where.reader() as conn:
+            got = conn.exec_driver_sql(driver_sql, tuple(params)).fetchall()
+        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in got]
+    con = sqlite3.connect(f"file:{where}?mode=ro", uri=True)
     try:
         return con.execute(sql, params).fetchall()
     finally:

@@ -55,9 +55,9 @@ def config() -> LoadedConfig:
     return LoadedConfig(settings=settings, path=None, secrets={})
 
 
-def test_a_killed_poller_is_completed_by_the_next_run_without_duplicates(db_path: Path) -> None:
+def test_a_killed_poller_is_completed_by_the_next_run_without_duplicates(store_url: str) -> None:
     child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(db_path), "50"],
+        [sys.executable, str(CHILD), store_url, "50"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -72,17 +72,17 @@ def test_a_killed_poller_is_completed_by_the_next_run_without_duplicates(db_path
             if stream is not None:
                 stream.close()
     assert child.returncode == -signal.SIGKILL
-    assert rows(db_path, "SELECT count(*), count(receipts) FROM raw_messages") == [(50, 0)]
+    assert rows_at(store_url, "SELECT count(*), count(receipts) FROM raw_messages") == [(50, 0)]
 
     # the next run: the mailbox still offers everything (nothing was acknowledged), plus one
     offered = [RawItem(f"uid-{i}", f"receipt M{i}".encode(), "text") for i in range(51)]
     mailbox = Mailbox(offered)
     cfg = config()
-    with Store(f"sqlite:///{db_path}") as store:
+    with Store(store_url) as store:
         result = poll_source(
             cfg,
             cfg.settings.sources[0],
-            mailbox,  # type: ignore[arg-type]
+            mailbox,
             store,
             clock=lambda: at(300),
             parser=ReceiptParser(),
@@ -100,25 +100,33 @@ def test_a_killed_poller_is_completed_by_the_next_run_without_duplicates(db_path
             parser=ReceiptParser(),
         )
         assert (again.outcome, again.fetched, again.stored) == ("ok", 0, 0)
-    assert rows(db_path, "SELECT count(*), count(DISTINCT message_id) FROM receipts") == [(51, 51)]
-    assert rows(db_path, "SELECT count(*) FROM raw_messages WHERE receipts = 1") == [(51,)]
-    assert status_table(db_path) == status_rule(db_path)
-    assert len(status_table(db_path)) == 51
+    assert rows_at(store_url, "SELECT count(*), count(DISTINCT message_id) FROM receipts") == [
+        (51, 51)
+    ]
+    assert rows_at(store_url, "SELECT count(*) FROM raw_messages WHERE receipts = 1") == [(51,)]
+    assert status_table(store_url) == status_rule(store_url)
+    assert len(status_table(store_url)) == 51
 
 
-def status_table(path: Path) -> list[tuple[object, ...]]:
+def rows_at(url: str, sql: str) -> list[tuple[object, ...]]:
+    """``sql``'s rows, read through a store of its own (SQLite or PostgreSQL)."""
+    with Store(url) as store:
+        return rows(store, sql)
+
+
+def status_table(url: str) -> list[tuple[object, ...]]:
     cols = ", ".join(f'"{c}"' for c in MESSAGE_STATUS_COLUMNS)
-    return rows(path, f"SELECT {cols} FROM message_status ORDER BY scope, message_id")
+    return rows_at(url, f"SELECT {cols} FROM message_status ORDER BY scope, message_id")
 
 
-def status_rule(path: Path) -> list[tuple[object, ...]]:
-    return rows(path, f"{MESSAGE_STATUS_QUERY} ORDER BY scope, message_id")
+def status_rule(url: str) -> list[tuple[object, ...]]:
+    return rows_at(url, f"{MESSAGE_STATUS_QUERY} ORDER BY scope, message_id")
 
 
-def kill_child(db_path: Path, n: int, *mode: str) -> list[list[str]]:
+def kill_child(url: str, n: int, *mode: str) -> list[list[str]]:
     """Run the child until it has said as many lines as it will, then SIGKILL it."""
     child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(db_path), str(n), *mode],
+        [sys.executable, str(CHILD), url, str(n), *mode],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -139,24 +147,24 @@ def kill_child(db_path: Path, n: int, *mode: str) -> list[list[str]]:
     return said
 
 
-def test_a_kill_between_receipts_and_their_statuses_keeps_neither(db_path: Path) -> None:
+def test_a_kill_between_receipts_and_their_statuses_keeps_neither(store_url: str) -> None:
     """One transaction: receipts inserted, then SIGKILL before message_status is updated;
     the receipts are gone with the statuses, and the next run stores both."""
-    assert kill_child(db_path, 20, "mid-store") == [["journaled", "20"], ["inserted"]]
-    assert rows(db_path, "SELECT count(*) FROM receipts") == [(0,)]
-    assert rows(db_path, "SELECT count(*) FROM message_status") == [(0,)]
-    assert rows(db_path, "SELECT count(*), count(receipts) FROM raw_messages") == [(20, 0)]
+    assert kill_child(store_url, 20, "mid-store") == [["journaled", "20"], ["inserted"]]
+    assert rows_at(store_url, "SELECT count(*) FROM receipts") == [(0,)]
+    assert rows_at(store_url, "SELECT count(*) FROM message_status") == [(0,)]
+    assert rows_at(store_url, "SELECT count(*), count(receipts) FROM raw_messages") == [(20, 0)]
     offered = [RawItem(f"uid-{i}", f"receipt M{i}".encode(), "text") for i in range(20)]
     cfg = config()
-    with Store(f"sqlite:///{db_path}") as store:
+    with Store(store_url) as store:
         result = poll_source(
             cfg,
             cfg.settings.sources[0],
-            Mailbox(offered),  # type: ignore[arg-type]
+            Mailbox(offered),
             store,
             clock=lambda: at(300),
             parser=ReceiptParser(),
         )
     assert (result.outcome, result.stored) == ("ok", 20)
-    assert len(status_table(db_path)) == 20
-    assert status_table(db_path) == status_rule(db_path)
+    assert len(status_table(store_url)) == 20
+    assert status_table(store_url) == status_rule(store_url)

@@ -28,7 +28,7 @@ def status(path: Path, message_id: str = "MSG1", scope: str = "a") -> tuple[obje
     return row
 
 
-def test_the_same_raw_message_journaled_twice_is_stored_once(store: Store, db_path: Path) -> None:
+def test_the_same_raw_message_journaled_twice_is_stored_once(store: Store) -> None:
     first = store.journal("a", [item("uid-1")], at(0))
     again = store.journal("a", [item("uid-1")], at(200))
     assert [e.new for e in first] == [True]
@@ -42,55 +42,53 @@ def test_the_same_raw_message_journaled_twice_is_stored_once(store: Store, db_pa
     assert store.store_parsed("a", "a", results, at(201)) == Counts(
         stored=0, duplicates=1, quarantined=0
     )
-    assert rows(db_path, "SELECT count(*) FROM raw_messages") == [(1,)]
-    assert rows(db_path, "SELECT count(*) FROM receipts") == [(1,)]
+    assert rows(store, "SELECT count(*) FROM raw_messages") == [(1,)]
+    assert rows(store, "SELECT count(*) FROM receipts") == [(1,)]
 
 
-def test_the_same_receipt_inside_two_raw_messages_is_stored_once(
-    store: Store, db_path: Path
-) -> None:
+def test_the_same_receipt_inside_two_raw_messages_is_stored_once(store: Store) -> None:
     assert store_one(store, "a", "a", "mail-1", receipt()) == Counts(
         stored=1, duplicates=0, quarantined=0
     )
     assert store_one(store, "a", "a", "mail-2", receipt()) == Counts(
         stored=0, duplicates=1, quarantined=0
     )
-    assert rows(db_path, "SELECT count(*) FROM raw_messages") == [(2,)]
-    assert rows(db_path, "SELECT raw_id, message_id FROM receipts") == [(1, "MSG1")]
+    assert rows(store, "SELECT count(*) FROM raw_messages") == [(2,)]
+    assert rows(store, "SELECT raw_id, message_id FROM receipts") == [(1, "MSG1")]
     # both raw rows are marked parsed with what they yielded, duplicate or not
-    assert rows(db_path, "SELECT id, receipts, parse_error FROM raw_messages ORDER BY id") == [
+    assert rows(store, "SELECT id, receipts, parse_error FROM raw_messages ORDER BY id") == [
         (1, 1, None),
         (2, 1, None),
     ]
 
 
-def test_two_sources_sharing_a_scope_store_a_receipt_once(store: Store, db_path: Path) -> None:
+def test_two_sources_sharing_a_scope_store_a_receipt_once(store: Store) -> None:
     assert store_one(store, "acme-soap", "acme", "soap-1", receipt()) == Counts(
         stored=1, duplicates=0, quarantined=0
     )
     assert store_one(store, "acme-mail", "acme", "mail-1", receipt()) == Counts(
         stored=0, duplicates=1, quarantined=0
     )
-    assert rows(db_path, "SELECT source, scope FROM receipts") == [("acme-soap", "acme")]
+    assert rows(store, "SELECT source, scope FROM receipts") == [("acme-soap", "acme")]
 
 
-def test_different_scopes_keep_their_own_copy(store: Store, db_path: Path) -> None:
+def test_different_scopes_keep_their_own_copy(store: Store) -> None:
     store_one(store, "a", "a", "r1", receipt())
     store_one(store, "b", "b", "r1", receipt())
-    assert rows(db_path, "SELECT scope FROM receipts ORDER BY scope") == [("a",), ("b",)]
+    assert rows(store, "SELECT scope FROM receipts ORDER BY scope") == [("a",), ("b",)]
 
 
-def test_missing_done_at_and_error_code_still_dedupe(store: Store, db_path: Path) -> None:
+def test_missing_done_at_and_error_code_still_dedupe(store: Store) -> None:
     # NULLs are distinct in a UNIQUE index; the key must treat "unknown" as one value
     bare = receipt(done=None, error_code=None)
     assert store_one(store, "a", "a", "r1", bare, bare) == Counts(
         stored=1, duplicates=1, quarantined=0
     )
     assert store_one(store, "a", "a", "r2", bare) == Counts(0, 0, 1, 0)
-    assert rows(db_path, "SELECT done_at, error_code FROM receipts") == [(None, None)]
+    assert rows(store, "SELECT done_at, error_code FROM receipts") == [(None, None)]
 
 
-def test_each_part_of_the_key_distinguishes_receipts(store: Store, db_path: Path) -> None:
+def test_each_part_of_the_key_distinguishes_receipts(store: Store) -> None:
     variants = [
         receipt(),
         receipt("MSG2"),
@@ -157,14 +155,14 @@ def test_without_a_final_the_latest_intermediate_by_done_at_then_arrival_governs
     assert status(db_path)[:2] == ("SCHEDULED", 0)  # no done_at counts as oldest
 
 
-def test_one_status_row_per_scope_and_message(store: Store, db_path: Path) -> None:
+def test_one_status_row_per_scope_and_message(store: Store) -> None:
     store_one(store, "a", "a", "r1", receipt("M1"), receipt("M2", State.ENROUTE, done=5))
     store_one(store, "b", "b", "r1", receipt("M1", State.EXPIRED))
-    got = rows(db_path, "SELECT scope, message_id, state FROM message_status ORDER BY 1, 2")
+    got = rows(store, "SELECT scope, message_id, state FROM message_status ORDER BY 1, 2")
     assert got == [("a", "M1", "DELIVERED"), ("a", "M2", "ENROUTE"), ("b", "M1", "EXPIRED")]
 
 
-def test_store_parsed_counts_quarantined_items_and_marks_them(store: Store, db_path: Path) -> None:
+def test_store_parsed_counts_quarantined_items_and_marks_them(store: Store) -> None:
     entries = store.journal("a", [item("ok"), item("bad"), item("empty")], at(0))
     results = [
         ParsedRaw(entries[0].raw_id, [receipt()]),
@@ -174,7 +172,7 @@ def test_store_parsed_counts_quarantined_items_and_marks_them(store: Store, db_p
     assert store.store_parsed("a", "a", results, at(1)) == Counts(
         stored=1, duplicates=0, quarantined=1
     )
-    assert rows(db_path, "SELECT remote_id, receipts, parse_error FROM raw_messages") == [
+    assert rows(store, "SELECT remote_id, receipts, parse_error FROM raw_messages ORDER BY id") == [
         ("ok", 1, None),
         ("bad", None, "not a receipt: no id field"),
         ("empty", 0, None),

@@ -70,7 +70,7 @@ def test_the_receipt_row_holds_every_field_in_its_column() -> None:
     assert export_columns("receipts") == tuple(c.name for c in receipts.columns)
 
 
-def test_a_stored_receipt_reads_back_as_the_model_wrote_it(store: Store, db_path: Path) -> None:
+def test_a_stored_receipt_reads_back_as_the_model_wrote_it(store: Store) -> None:
     [entry] = store.journal("a", [item("u1")], at(0))
     r = full_receipt()
     store.store_parsed("a", "a", [ParsedRaw(entry.raw_id, [r])], at(1))
@@ -123,9 +123,9 @@ def test_reports_read_through_the_stores_error_edge(store: Store, db_path: Path)
         assert "not a valid SQLite database" in str(info.value)
 
 
-def test_an_overview_is_one_snapshot(store: Store, db_path: Path) -> None:
+def test_an_overview_is_one_snapshot(store: Store) -> None:
     store.record_poll(PollRun("a", at(0), at(1), "ok", Counts(3, 2, 1, 0)))
     view = reports.overview(store, ["a"], now=at(60))
     assert view.sources["a"].counts == Counts(3, 2, 1, 0)
     assert view.sources["a"].polls == {"ok": 1}
-    assert rows(db_path, "SELECT count(*) FROM poll_runs") == [(1,)]
+    assert rows(store, "SELECT count(*) FROM poll_runs") == [(1,)]

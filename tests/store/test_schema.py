@@ -68,7 +68,18 @@ CONTRACT = {
         "quarantined",
         "error",
     ],
-    "source_state": ["source", "last_started_at", "claimed_by", "claimed_until"],
+    "source_state": [
+        "source",
+        "last_started_at",
+        "claimed_by",
+        "claimed_until",
+        "holder_host",
+        "holder_pid",
+        "holder_start",
+        "last_started_by",
+        "skipped",
+        "last_skipped_at",
+    ],
     "message_status": list(MESSAGE_STATUS_COLUMNS),
 }
 
@@ -88,7 +99,8 @@ def test_the_public_names_are_exactly_the_documented_ones(store: Store, db_path:
             assert f"`{col}`" in section, f"{name}.{col} is not documented"
 
 
-def test_the_reports_have_their_indexes(store: Store, db_path: Path) -> None:
+def test_the_reports_have_their_indexes(sqlite_store: Store) -> None:
+    store = sqlite_store
     plans = {
         "SELECT * FROM receipts WHERE message_id = 'x'": "ix_receipts_message_id",
         "SELECT * FROM receipts WHERE state = 'DELIVERED' AND done_at >= '2026-01-01'": (
@@ -119,12 +131,12 @@ def test_the_reports_have_their_indexes(store: Store, db_path: Path) -> None:
         ),
     }
     for sql, index in plans.items():
-        plan = " ".join(r[3] for r in rows(db_path, f"EXPLAIN QUERY PLAN {sql}"))
+        plan = " ".join(r[3] for r in rows(store, f"EXPLAIN QUERY PLAN {sql}"))
         assert index in plan, (sql, plan)
 
 
-def test_pragmas_on_every_connection(store: Store) -> None:
-    with store.engine.connect() as conn:
+def test_pragmas_on_every_connection(sqlite_store: Store) -> None:
+    with sqlite_store.engine.connect() as conn:
         got = {
             p: conn.exec_driver_sql(f"PRAGMA {p}").scalar()
             for p in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
@@ -137,7 +149,8 @@ def test_pragmas_on_every_connection(store: Store) -> None:
     }
 
 
-def test_the_journal_commits_with_synchronous_full(store: Store) -> None:
+def test_the_journal_commits_with_synchronous_full(sqlite_store: Store) -> None:
+    store = sqlite_store
     # the commit before a destructive acknowledgement must be FULL; storing parsed
     # receipts (which the journal can redo) runs NORMAL; each write sets its own level
     seen: list[str] = []
@@ -281,7 +294,8 @@ def test_error_mapping_says_what_to_do() -> None:
     assert "read-only" in str(readonly)
 
 
-def test_the_readme_queries_run_read_only(store: Store, db_path: Path) -> None:
+def test_the_readme_queries_run_read_only(sqlite_store: Store, db_path: Path) -> None:
+    store = sqlite_store  # the README's examples are written for the SQLite file
     [entry] = store.journal("a", [item("u1")], at(0))
     store.store_parsed("a", "a", [ParsedRaw(entry.raw_id, [receipt("0A1B2C3D")])], at(1))
     store.quarantine(store.journal("a", [item("u2")], at(2))[0].raw_id, "bad", now=at(3))
@@ -303,7 +317,7 @@ def test_the_readme_queries_run_read_only(store: Store, db_path: Path) -> None:
     blocks = [b.split("```", 1)[0] for b in section.split("```sql\n")[1:]]
     statements = [s.strip() for b in blocks for s in b.split(";") if s.strip()]
     assert len(statements) >= 6
-    results = [rows(db_path, sql) for sql in statements]
+    results = [rows(store, sql) for sql in statements]
     assert results[0] == [
         (
             "2026-11-22T14:00:01.000000Z",

@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "snapshot": "snapshot_cmd",
     "report": "report_cmd",
     "profiles": "profiles_cmd",
+    "release": "release_cmd",
 }
 
 EPILOG = """\

@@ -3,12 +3,16 @@ time zone, dedupe scope, timeouts and retries."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dlrpoll.config.values import MIN_INTERVAL_SECONDS, Duration, format_duration
+
+#: A lease's time to live: long enough for a heartbeat every third of it to get through a
+#: busy database, short enough that a dead poller on another machine holds little.
+LeaseTtl = Annotated[Duration, Field(ge=3.0, le=3600.0)]
 
 
 class Model(BaseModel):
@@ -32,6 +36,8 @@ class SourceBase(Model):
     enabled: bool = True
     timeout: Duration = 30.0
     retries: int = Field(default=3, ge=0, le=10)
+    #: this source's lease TTL; unset: ``[database] lease_ttl``
+    lease_ttl: LeaseTtl | None = None
 
     @field_validator("interval")
     @classmethod

@@ -26,9 +26,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from dlrpoll.config import LoadedConfig, SourceConfig, format_duration
 from dlrpoll.counts import Outcome
 from dlrpoll.errors import ConfigError, DlrpollError
+from dlrpoll.owner import Owner
 from dlrpoll.poller import Clock, PollResult, default_owner, log_result, poll_source, utcnow
 from dlrpoll.scheduling.floor import (
     Rand,
+    after_refusal,
     after_skip,
     jitter_delay,
     next_run_time,
@@ -94,7 +96,7 @@ class Daemon:
         *,
         clock: Clock = utcnow,
         rand: Rand = random.random,
-        owner: str | None = None,
+        owner: Owner | str | None = None,
         source_factory: SourceFactory = make_source,
         on_poll: Callable[[PollResult, float], None] | None = None,
         workers: int | None = None,
@@ -335,7 +337,10 @@ class Daemon:
         cfg = plan.cfg
         now = self.clock()
         delay = jitter_delay(cfg.jitter, self.rand)
-        if result is not None and result.outcome == Outcome.SKIPPED:
+        if result is not None and result.outcome == Outcome.SKIPPED and result.next_allowed:
+            # the refusal said when: no need to read the database again
+            due = after_refusal(result.next_allowed, now, delay)
+        elif result is not None and result.outcome == Outcome.SKIPPED:
             try:
                 last = reports.last_starts(self.store, [cfg.name]).get(cfg.name)
             except DlrpollError:

@@ -59,6 +59,14 @@ def after_skip(
     )
 
 
+def after_refusal(
+    next_allowed: datetime, now: datetime, delay: float = 0.0, margin: float = FLOOR_MARGIN
+) -> datetime:
+    """The next try after a refused lease that said when the source is next allowed (the
+    floor, or the end of another poller's lease): then, plus ``margin`` and the jitter."""
+    return max(now, next_allowed) + timedelta(seconds=margin + max(0.0, delay))
+
+
 def startup_offsets(
     last_starts: dict[str, datetime | None],
     intervals: dict[str, float],

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dlrpoll.config import LoadedConfig, SourceConfig
 from dlrpoll.counts import Outcome
 from dlrpoll.errors import DlrpollError
-from dlrpoll.poller import Clock, PollResult, default_owner, log_result, poll_source, utcnow
+from dlrpoll.owner import Owner
+from dlrpoll.poller import Clock, PollResult, log_result, poll_source, utcnow
 from dlrpoll.sources import RetryPolicy, Source, make_source
 from dlrpoll.store import Store
 
@@ -36,7 +37,7 @@ def poll_round(
     sources: Sequence[SourceConfig],
     *,
     clock: Clock = utcnow,
-    owner: str | None = None,
+    owner: Owner | str | None = None,
     workers: int = 8,
     stop: threading.Event | None = None,
     source_factory: SourceFactory = make_source,
@@ -44,7 +45,7 @@ def poll_round(
     """Poll each source once if its claim is granted, a few at a time; results in the order
     given. A source that cannot even be set up (a missing WSDL) is reported as an error."""
     stop = stop or threading.Event()
-    owner = owner or default_owner()
+    the_owner = Owner.of(owner)
 
     def one(cfg: SourceConfig) -> PollResult:
         if stop.is_set():  # a signal came before this source's turn: do not start it
@@ -54,7 +55,7 @@ def poll_round(
         try:
             retry = RetryPolicy(attempts=cfg.retries + 1, stop=stop)
             source = source_factory(config, cfg, retry)
-            return poll_source(config, cfg, source, store, clock=clock, owner=owner, stop=stop)
+            return poll_source(config, cfg, source, store, clock=clock, owner=the_owner, stop=stop)
         except DlrpollError as exc:
             # cannot set up (a missing WSDL), or the database refused the claim: one line
             result = PollResult(cfg.name, Outcome.ERROR, error=str(exc))

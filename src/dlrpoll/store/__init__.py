@@ -5,6 +5,15 @@ beyond the pragmas and the bulk fast path, so a PostgreSQL URL works too.
 """
 
 from dlrpoll.store.engine import masked_url
-from dlrpoll.store.store import JournalEntry, ParsedRaw, PollRun, Store, StoreCounts
+from dlrpoll.store.store import Claim, JournalEntry, Lease, ParsedRaw, PollRun, Store, StoreCounts
 
-__all__ = ["JournalEntry", "ParsedRaw", "PollRun", "Store", "StoreCounts", "masked_url"]
+__all__ = [
+    "Claim",
+    "JournalEntry",
+    "Lease",
+    "ParsedRaw",
+    "PollRun",
+    "Store",
+    "StoreCounts",
+    "masked_url",
+]

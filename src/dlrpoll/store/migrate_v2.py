@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Table, inspect, text
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from dlrpoll.store import migrate_v3
@@ -68,7 +68,10 @@ def _retype(conn: Connection) -> None:
         old = f"_v1_{table.name}"
         conn.exec_driver_sql(f'ALTER TABLE "{table.name}" RENAME TO "{old}"')
         conn.execute(CreateTable(table))
-        cols = ", ".join(f'"{c.name}"' for c in table.columns)
+        # the columns the old table has: CreateTable makes the newest shape (a later version
+        # may have added columns), and SQLite would read a missing "name" as a string
+        had = {c["name"] for c in inspect(conn).get_columns(old)}
+        cols = ", ".join(f'"{c.name}"' for c in table.columns if c.name in had)
         conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{old}"')
     for table in reversed(RETYPED):  # children first: dropping them frees their parents
         conn.exec_driver_sql(f'DROP TABLE "_v1_{table.name}"')

@@ -28,7 +28,7 @@ from dlrpoll.store import migrate_v2, migrate_v3, tables
 log = logging.getLogger(__name__)
 
 #: The schema this dlrpoll writes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def add_operator_columns(conn: Connection) -> None:
@@ -45,11 +45,19 @@ def add_operator_columns(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE raw_messages ADD COLUMN {spec}")
 
 
+def _leases(conn: Connection) -> None:
+    """Version 5 (issue 15): ``source_state`` records the lease's holder process and the
+    refused attempts (version 2's SQLite rebuild may have made them already)."""
+    log.info("adding the lease holder and refused attempts to source_state")
+    migrate_v3.add_missing_columns(conn, tables.source_state)
+
+
 #: ``STEPS[n]`` upgrades a database at version ``n - 1`` to version ``n`` (n >= 2).
 STEPS: dict[int, Callable[[Connection], None]] = {
     2: migrate_v2.upgrade,
     3: migrate_v3.upgrade,
     4: add_operator_columns,
+    5: _leases,
 }
 
 #: Where databases other than SQLite keep the version (they have no ``user_version``).
@@ -122,9 +130,25 @@ def _check_empty(conn: Connection, where: str) -> None:
         )
 
 
+#: The PostgreSQL advisory lock that serializes schema creation and migration (any 64-bit
+#: key of our own: the bytes of "dlrpoll!").
+ADVISORY_KEY = int.from_bytes(b"dlrpoll!", "big") - 2**63
+
+
+def lock(conn: Connection) -> None:
+    """Hold the migration lock until ``conn``'s transaction ends, so that processes starting
+    together migrate one after the other and the later ones find the schema ready. SQLite:
+    the write transaction's lock (``BEGIN IMMEDIATE``) is that lock already. PostgreSQL: a
+    transaction-level advisory lock (CREATE TABLE takes no lock that would make a second
+    creator wait; it fails on the catalogue's unique index instead)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY})
+
+
 def migrate(conn: Connection, where: str) -> int:
-    """Bring the database to :data:`SCHEMA_VERSION` inside ``conn``'s (write) transaction.
-    Returns the version found before."""
+    """Bring the database to :data:`SCHEMA_VERSION` inside ``conn``'s (write) transaction,
+    under the migration :func:`lock`. Returns the version found before."""
+    lock(conn)
     found = read_version(conn)
     if found > SCHEMA_VERSION:
         raise too_new(where, found)

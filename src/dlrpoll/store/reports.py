@@ -104,6 +104,9 @@ SELECT source, max(started_at) FROM poll_runs WHERE outcome IN ('ok', 'partial')
 
 POLL_COUNTS_SQL = "SELECT source, outcome, count(*) FROM poll_runs GROUP BY source, outcome"
 
+#: poll attempts refused a lease (inside the floor, or while another poller held it)
+SKIPPED_SQL = "SELECT source, skipped FROM source_state WHERE skipped > 0"
+
 RECEIPTS_BY_SOURCE_SQL = "SELECT source, count(*) FROM receipts GROUP BY source"
 
 RECEIPTS_BY_STATE_SINCE_SQL = """
@@ -163,6 +166,10 @@ def _overview(
     polls: dict[str, dict[str, int]] = {}
     for name, outcome, count in _rows(conn, POLL_COUNTS_SQL):
         polls.setdefault(str(name), {})[str(outcome)] = _int(count)
+    for name, count in _rows(conn, SKIPPED_SQL):
+        # refused attempts are a counter, not poll_runs rows (older rows may say skipped)
+        by_outcome = polls.setdefault(str(name), {})
+        by_outcome["skipped"] = by_outcome.get("skipped", 0) + _int(count)
     for name, by_outcome in polls.items():
         put(name, polls=by_outcome)
     for name, count in _rows(conn, RECEIPTS_BY_SOURCE_SQL):

@@ -16,9 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from dlrpoll.counts import Counts
+from dlrpoll.owner import Owner
 from dlrpoll.rawitem import RawItem
 from dlrpoll.store import claims, export, pollruns
 from dlrpoll.store.bulk import runs
+from dlrpoll.store.claims import Claim, Lease
 from dlrpoll.store.database import Database
 from dlrpoll.store.export import ExportKind, export_columns
 from dlrpoll.store.journal import ERROR_AT, Journal, JournalEntry, RawKey, raw_row
@@ -38,8 +40,10 @@ StoreCounts = Counts
 
 __all__ = [
     "RECEIPT_COLS",
+    "Claim",
     "ExportKind",
     "JournalEntry",
+    "Lease",
     "ParsedRaw",
     "PollRun",
     "Store",
@@ -186,15 +190,33 @@ class Store(Database):
         return StoreCounts(0, stored, len(rows) - stored, len(failures))
 
     # -- scheduling ------------------------------------------------------------------------
-    def claim(self, source: str, *, now: datetime, interval: float, ttl: float, owner: str) -> bool:
-        """Atomically claim ``source`` for a poll starting ``now``. Refused when its last poll
-        started less than ``interval`` seconds ago or another live claim holds it; a claim
-        older than ``ttl`` seconds has expired."""
-        return claims.claim(self, source, now=now, interval=interval, ttl=ttl, owner=owner)
+    def claim(
+        self, source: str, *, now: datetime, interval: float, ttl: float, owner: Owner | str
+    ) -> Claim:
+        """Take ``source``'s lease for a poll starting ``now`` (``ttl`` seconds, renewed by
+        :meth:`renew`). Refused (a false :class:`~dlrpoll.store.claims.Claim` with the reason
+        and the next allowed time) inside the floor of ``interval`` seconds since the last
+        poll's start, or while another live lease holds it. ``owner`` as a string is a
+        label, never taken for a dead process."""
+        return claims.claim(
+            self, source, now=now, interval=interval, ttl=ttl, owner=Owner.of(owner)
+        )
 
-    def release(self, source: str, owner: str) -> None:
-        """End ``owner``'s claim on ``source``; a claim someone else took over is left alone."""
-        claims.release(self, source, owner)
+    def renew(self, source: str, owner: Owner | str, *, now: datetime, ttl: float) -> bool:
+        """Push ``owner``'s lease to ``ttl`` seconds after ``now``; False when it lost it."""
+        return claims.renew(self, source, Owner.of(owner), now=now, ttl=ttl)
+
+    def release(self, source: str, owner: Owner | str) -> None:
+        """End ``owner``'s lease on ``source``; a lease someone else took over is left alone."""
+        claims.release(self, source, Owner.of(owner))
+
+    def leases(self, sources: Iterable[str] | None = None) -> dict[str, Lease]:
+        """Each source's floor, lease and refused attempts (``source_state``)."""
+        return claims.leases(self, sources)
+
+    def clear_lease(self, source: str, holder: Owner) -> bool:
+        """Clear ``holder``'s lease on ``source``; False when it is no longer there."""
+        return claims.clear(self, source, holder)
 
     def record_poll(self, run: PollRun) -> None:
         """Add one row to ``poll_runs``."""

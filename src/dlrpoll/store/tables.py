@@ -106,7 +106,8 @@ class PollRunRow(SQLModel, table=True):
 
 
 class SourceState(SQLModel, table=True):
-    """``source_state``: the scheduler's claim on each source, shared by every poller."""
+    """``source_state``: each source's lease (who polls it now, until when) and its floor
+    (when its last poll started, and who ran it), shared by every poller."""
 
     __tablename__ = "source_state"
 
@@ -114,6 +115,13 @@ class SourceState(SQLModel, table=True):
     last_started_at: str | None = Field(default=None, sa_type=Timestamp)
     claimed_by: str | None = None
     claimed_until: str | None = Field(default=None, sa_type=Timestamp)
+    # schema 4: the lease's holder (see dlrpoll.owner), the floor's poller, refused attempts
+    holder_host: str | None = None
+    holder_pid: int | None = None
+    holder_start: str | None = None
+    last_started_by: str | None = None
+    skipped: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_skipped_at: str | None = Field(default=None, sa_type=Timestamp)
 
 
 raw_messages: Table = RawMessage.__table__  # type: ignore[attr-defined]
