@@ -1,110 +1,143 @@
 """Prometheus text-format metrics for node_exporter's textfile collector.
 
-The file is written whole to a temporary file in the same directory and renamed over the old
-one, so the collector never reads half a file. Counts come from the database, so ``poll``
-run by cron (a new process each time) and the daemon report the same monotonic totals.
+The numbers come from the database (:func:`dlrpoll.store.reports.overview`), so ``poll`` run
+by cron (a new process each time) and the daemon report the same monotonic totals. The text
+is made by ``prometheus_client`` from a registry holding one collector, and written with its
+``write_to_textfile``: a temporary file in the same directory renamed over the old one, so
+the collector never reads half a file.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from dlrpoll.config import LoadedConfig
+from dlrpoll.counts import Outcome
 from dlrpoll.errors import DlrpollError, StoreError
+from dlrpoll.store import Store, reports
 from dlrpoll.store.reports import Overview
 
 log = logging.getLogger(__name__)
 
+#: ``dlrpoll_polls_total`` has a sample for each outcome, even at 0.
+POLL_OUTCOMES = tuple(o.value for o in Outcome)
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+Snapshot = Callable[[], CollectorRegistry]
 
 
-def _ts(when: datetime | None) -> str:
-    return "0" if when is None else f"{when.timestamp():.3f}"
+def _ts(when: datetime | None) -> float:
+    return 0.0 if when is None else when.timestamp()
+
+
+class OverviewCollector(Collector):
+    """The metric families of one :class:`Overview` (names are a public contract: the
+    README's metrics table and users' alerts rely on them)."""
+
+    def __init__(self, view: Overview, sources: Sequence[str], now: datetime) -> None:
+        self.view = view
+        self.sources = list(sources)
+        self.now = now
+
+    def collect(self) -> Iterator[Metric]:
+        view, sources = self.view, self.sources
+        polls = CounterMetricFamily(
+            "dlrpoll_polls_total",
+            "Polls recorded in poll_runs, by source and outcome.",
+            labels=["source", "outcome"],
+        )
+        last_success = GaugeMetricFamily(
+            "dlrpoll_last_success_timestamp_seconds",
+            "Start of the last successful poll (0: never).",
+            labels=["source"],
+        )
+        last_ok = GaugeMetricFamily(
+            "dlrpoll_last_poll_ok",
+            "1 when the source's last poll succeeded, 0 when it failed or never ran.",
+            labels=["source"],
+        )
+        last_partial = GaugeMetricFamily(
+            "dlrpoll_last_poll_partial",
+            "1 when the source's last poll left items on the server for an operator (partial).",
+            labels=["source"],
+        )
+        quarantined = GaugeMetricFamily(
+            "dlrpoll_quarantined",
+            "Raw messages that did not parse (waiting for dlrpoll reparse), by source.",
+            labels=["source"],
+        )
+        for name in sources:
+            rep = view.sources.get(name)
+            counts = rep.polls if rep else {}
+            for outcome in POLL_OUTCOMES:
+                polls.add_metric([name, outcome], counts.get(outcome, 0))
+            last_success.add_metric([name], _ts(rep.last_success if rep else None))
+            last_ok.add_metric([name], 1 if rep is not None and rep.outcome == "ok" else 0)
+            held = 1 if rep is not None and rep.outcome == "partial" else 0
+            last_partial.add_metric([name], held)
+            quarantined.add_metric([name], view.quarantined.get(name, 0))
+        receipts = GaugeMetricFamily(
+            "dlrpoll_receipts", "Receipts stored, by canonical state.", labels=["state"]
+        )
+        for state, count in sorted(view.receipts_total_by_state.items()):
+            receipts.add_metric([state], count)
+        recent = GaugeMetricFamily(
+            "dlrpoll_receipts_24h",
+            "Receipts received in the last 24 hours, by state.",
+            labels=["state"],
+        )
+        for state, count in sorted(view.receipts_by_state.items()):
+            recent.add_metric([state], count)
+        written = GaugeMetricFamily(
+            "dlrpoll_metrics_written_timestamp_seconds",
+            "When this file was written.",
+            value=_ts(self.now),
+        )
+        yield from (
+            polls,
+            last_success,
+            last_ok,
+            last_partial,
+            receipts,
+            recent,
+            quarantined,
+            written,
+        )
+
+
+def registry_for(view: Overview, sources: Sequence[str], *, now: datetime) -> CollectorRegistry:
+    """A registry that holds the metrics of ``view`` (pure)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(OverviewCollector(view, sources, now))
+    return registry
 
 
 def render(view: Overview, sources: Sequence[str], *, now: datetime) -> str:
     """The metrics as Prometheus text exposition format (pure)."""
-    out: list[str] = []
-
-    def family(name: str, kind: str, help_text: str) -> None:
-        out.append(f"# HELP {name} {help_text}")
-        out.append(f"# TYPE {name} {kind}")
-
-    family("dlrpoll_polls_total", "counter", "Polls recorded in poll_runs, by source and outcome.")
-    for name in sources:
-        rep = view.sources.get(name)
-        counts = rep.polls if rep else {}
-        for outcome in ("ok", "error", "skipped"):
-            out.append(
-                f'dlrpoll_polls_total{{source="{_label(name)}",outcome="{outcome}"}} '
-                f"{counts.get(outcome, 0)}"
-            )
-    family(
-        "dlrpoll_last_success_timestamp_seconds",
-        "gauge",
-        "Start of the last successful poll (0: never).",
-    )
-    for name in sources:
-        rep = view.sources.get(name)
-        out.append(
-            f'dlrpoll_last_success_timestamp_seconds{{source="{_label(name)}"}} '
-            f"{_ts(rep.last_success if rep else None)}"
-        )
-    family(
-        "dlrpoll_last_poll_ok",
-        "gauge",
-        "1 when the source's last poll succeeded, 0 when it failed or never ran.",
-    )
-    for name in sources:
-        rep = view.sources.get(name)
-        ok = 1 if rep is not None and rep.outcome == "ok" else 0
-        out.append(f'dlrpoll_last_poll_ok{{source="{_label(name)}"}} {ok}')
-    family("dlrpoll_receipts", "gauge", "Receipts stored, by canonical state.")
-    for state, count in sorted(view.receipts_total_by_state.items()):
-        out.append(f'dlrpoll_receipts{{state="{_label(state)}"}} {count}')
-    family("dlrpoll_receipts_24h", "gauge", "Receipts received in the last 24 hours, by state.")
-    for state, count in sorted(view.receipts_by_state.items()):
-        out.append(f'dlrpoll_receipts_24h{{state="{_label(state)}"}} {count}')
-    family(
-        "dlrpoll_quarantined",
-        "gauge",
-        "Raw messages that did not parse (waiting for dlrpoll reparse), by source.",
-    )
-    for name in sources:
-        out.append(
-            f'dlrpoll_quarantined{{source="{_label(name)}"}} {view.quarantined.get(name, 0)}'
-        )
-    family("dlrpoll_metrics_written_timestamp_seconds", "gauge", "When this file was written.")
-    out.append(f"dlrpoll_metrics_written_timestamp_seconds {_ts(now)}")
-    return "\n".join(out) + "\n"
+    return generate_latest(registry_for(view, sources, now=now)).decode("utf-8")
 
 
-def write_atomic(path: str | os.PathLike[str], content: str) -> None:
-    """Write ``content`` to ``path`` via a temporary file and a rename (never half a file)."""
+def write_metrics(path: str | os.PathLike[str], registry: CollectorRegistry) -> None:
+    """Write ``registry`` to ``path`` atomically; raises :class:`DlrpollError` naming the
+    file and the fix."""
     target = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+        write_to_textfile(str(target), registry)
+        # node_exporter needs to read it whatever our umask
+        os.chmod(target, 0o644)
     except OSError as exc:
         raise DlrpollError(
-            f"metrics file {target}: cannot create a file in {target.parent}: {exc.strerror}; "
-            f"check that the directory exists and is writable"
+            f"metrics file {target}: cannot write: {exc.strerror or exc}; check that the "
+            f"directory {target.parent} exists and is writable by this user"
         ) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(content)
-        # node_exporter needs to read it whatever our umask
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise DlrpollError(f"metrics file {target}: cannot write: {exc.strerror}") from exc
 
 
 class MetricsWriter:
@@ -116,11 +149,7 @@ class MetricsWriter:
     """
 
     def __init__(
-        self,
-        path: str | os.PathLike[str],
-        snapshot: Callable[[], str],
-        *,
-        min_gap: float = 5.0,
+        self, path: str | os.PathLike[str], snapshot: Snapshot, *, min_gap: float = 5.0
     ) -> None:
         self.path = Path(path)
         self._snapshot = snapshot
@@ -133,7 +162,7 @@ class MetricsWriter:
         """Write the file now; failures are logged, never raised (metrics must not stop
         polling)."""
         try:
-            write_atomic(self.path, self._snapshot())
+            write_metrics(self.path, self._snapshot())
         except (DlrpollError, StoreError) as exc:
             log.error("metrics: %s", exc)
 
@@ -160,3 +189,26 @@ class MetricsWriter:
         if self._thread is not None:
             self._thread.join()
         self.write_now()
+
+
+def metrics_writer(
+    path: str | os.PathLike[str] | None,
+    config: LoadedConfig,
+    store: Store,
+    *,
+    min_gap: float = 5.0,
+    clock: Callable[[], datetime] | None = None,
+) -> MetricsWriter | None:
+    """A writer for ``--metrics-file`` over the configured sources' numbers in ``store``;
+    ``None`` when no path is given."""
+    if not path:
+        return None
+    now = clock or (lambda: datetime.now(UTC))
+    names = [s.name for s in config.settings.sources]
+
+    def snapshot() -> CollectorRegistry:
+        at = now()
+        view = reports.overview(store, names, now=at, messages=False)
+        return registry_for(view, names, now=at)
+
+    return MetricsWriter(path, snapshot, min_gap=min_gap)

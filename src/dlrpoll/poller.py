@@ -22,30 +22,49 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 
 from dlrpoll.config import LoadedConfig, SourceConfig
 from dlrpoll.counts import Counts, Outcome
 from dlrpoll.errors import (
     DlrpollError,
-    ParseError,
     PermanentSourceError,
     PossibleLossError,
+    ShutdownRequested,
     SourceError,
     StoreError,
 )
 from dlrpoll.heartbeat import Heartbeat
 from dlrpoll.owner import Owner
+from dlrpoll.parsing import Parser, in_source_terms, parser_for
 from dlrpoll.rawitem import RawItem
-from dlrpoll.receipts import Profile, build_profiles, parse_payload, resolve_profile
-from dlrpoll.receipts.safety import safe_receipts
+from dlrpoll.results import PollResult, log_result, result_log
 from dlrpoll.sources import Batch, Session, Source
 from dlrpoll.store import JournalEntry, ParsedRaw, PollRun, Store
+
+__all__ = [
+    "Clock",
+    "Parser",
+    "Poll",
+    "PollResult",
+    "claim_ttl",
+    "default_owner",
+    "in_source_terms",
+    "log_result",
+    "parser_for",
+    "poll_source",
+    "result_log",
+    "utcnow",
+]
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+#: A long poll logs its progress at INFO every this many new raw items ...
+PROGRESS_ITEMS = 500
+#: ... or every this many seconds, whichever comes first.
+PROGRESS_SECONDS = 10.0
 
 
 def utcnow() -> datetime:
@@ -56,78 +75,6 @@ def utcnow() -> datetime:
 def default_owner() -> Owner:
     """Who holds a lease: this process (host, pid, start time; see :mod:`dlrpoll.owner`)."""
     return Owner.this_process()
-
-
-@dataclass(frozen=True)
-class PollResult:
-    """What one poll did, as recorded in ``poll_runs``. ``held`` describes items left on the
-    server for an operator (they make the outcome ``partial``); a skipped poll says when the
-    source is ``next_allowed``."""
-
-    source: str
-    outcome: str
-    counts: Counts = Counts()
-    error: str | None = None
-    held: tuple[str, ...] = field(default=())
-    next_allowed: datetime | None = None
-
-    @property
-    def fetched(self) -> int:
-        return self.counts.fetched
-
-    @property
-    def stored(self) -> int:
-        return self.counts.stored
-
-    @property
-    def duplicates(self) -> int:
-        return self.counts.duplicates
-
-    @property
-    def quarantined(self) -> int:
-        return self.counts.quarantined
-
-    def line(self) -> str:
-        """One human line for logs and ``dlrpoll poll``."""
-        if self.outcome == Outcome.SKIPPED:
-            return f"{self.source}: skipped: {self.error}"
-        counts = self.counts.describe()
-        if self.outcome == Outcome.ERROR:
-            return f"{self.source}: error: {self.error} ({counts})"
-        if self.outcome == Outcome.PARTIAL:
-            return f"{self.source}: partial: {self.error} ({counts})"
-        return f"{self.source}: {self.outcome} ({counts})"
-
-
-class Parser:
-    """Parses journaled raw items with a source's profile and time zone."""
-
-    def __init__(self, profile: Profile, tz: tzinfo) -> None:
-        self.profile = profile
-        self.tz = tz
-
-    def parse(self, raw_id: int, item: RawItem) -> ParsedRaw:
-        """Receipts from one raw item, or the reason it is quarantined. Never raises."""
-        if item.parse_error is not None:
-            return ParsedRaw(raw_id, (), item.parse_error)
-        try:
-            # safe_receipts: the last check before storing, whatever parser read the item
-            receipts = parse_payload(item.payload, item.format, self.profile, self.tz)
-            return ParsedRaw(raw_id, safe_receipts(receipts))
-        except ParseError as exc:
-            return ParsedRaw(raw_id, (), str(exc))
-
-    def parse_all(self, entries: Sequence[tuple[int, RawItem]]) -> list[ParsedRaw]:
-        """:meth:`parse` of each ``(raw_id, item)``."""
-        return [self.parse(raw_id, item) for raw_id, item in entries]
-
-
-def parser_for(config: LoadedConfig, source: SourceConfig) -> Parser:
-    """The parser a source's items are read with: its profile and time zone."""
-    profiles = build_profiles(
-        {name: p.model_dump() for name, p in config.settings.profiles.items()}
-    )
-    return Parser(resolve_profile(profiles, source.profile, source.auto_fallback), source.tz)
 
 
 def claim_ttl(cfg: SourceConfig) -> float:
@@ -175,6 +122,8 @@ class Poll:
         self.held: list[str] = []
         self.error: str | None = None
         self.interrupted = False
+        self._progress_items = 0
+        self._progress_at = self.started
 
     @property
     def parser(self) -> Parser:
@@ -194,9 +143,12 @@ class Poll:
                     self.acknowledge(session, batch)
                     if self.at_safe_point_must_stop():
                         break
+        except ShutdownRequested:
+            # asked to stop while waiting to retry: nothing was half done
+            self.interrupted = True
         except DlrpollError as exc:
+            # logged once, with the result, by record()
             self.error = str(exc)
-            log.error("source %s: poll failed: %s", self.name, self.error)
         except Exception as exc:
             # a bug of ours: record the poll as failed (never "ok"), then let it surface
             self.error = f"internal error: {type(exc).__name__}: {exc}; please report this"
@@ -234,8 +186,11 @@ class Poll:
         """A refused lease: no ``poll_runs`` row (the refusal is counted in
         ``source_state.skipped``), and a line saying why and when the source is next allowed."""
         reason = self.refusal or "not due"
-        log.info("source %s: skipped: %s", self.name, reason)
-        return PollResult(self.name, Outcome.SKIPPED, error=reason, next_allowed=self.next_allowed)
+        result = PollResult(
+            self.name, Outcome.SKIPPED, error=reason, next_allowed=self.next_allowed
+        )
+        log_result(result)
+        return result
 
     # -- 2. fetch -------------------------------------------------------------------------
     def fetch(self, session: Session) -> Iterator[Batch]:
@@ -263,12 +218,29 @@ class Poll:
             # (a layout fixed since), and this batch is acknowledged next; items already
             # journaled are not stored twice
             self.open_envelope(entry.raw_id, batch.envelope)
-        if not batch.items:
-            return
-        entries = self.journal(batch.items)
-        new = [(e.raw_id, e.item) for e in entries if e.new]
-        if new:
-            self.store(self.parse(new), fetched=len(new))
+        if batch.items:
+            entries = self.journal(batch.items)
+            new = [(e.raw_id, e.item) for e in entries if e.new]
+            if new:
+                self.store(self.parse(new), fetched=len(new))
+        self.progress()
+
+    def progress(self) -> None:
+        """Log how far a long poll has come: every :data:`PROGRESS_ITEMS` new items or
+        :data:`PROGRESS_SECONDS` seconds, whichever comes first."""
+        now = self.clock()
+        items = self.counts.fetched
+        if (
+            items - self._progress_items >= PROGRESS_ITEMS
+            or (now - self._progress_at).total_seconds() >= PROGRESS_SECONDS
+        ):
+            self._progress_items, self._progress_at = items, now
+            log.info(
+                "source %s: in progress, %.0f s: %s",
+                self.name,
+                (now - self.started).total_seconds(),
+                self.counts.text(),
+            )
 
     def journal(self, items: Sequence[RawItem]) -> list[JournalEntry]:
         """Step 3: commit raw items to the journal (durably) before anything else."""
@@ -380,6 +352,8 @@ class Poll:
     def outcome(self) -> Outcome:
         if self.error:
             return Outcome.ERROR
+        if self.interrupted:
+            return Outcome.INTERRUPTED
         if self.held:
             return Outcome.PARTIAL
         return Outcome.OK
@@ -390,6 +364,8 @@ class Poll:
         error = self.error
         if outcome == Outcome.PARTIAL:
             error = f"{len(self.held)} item(s) left on the server: " + "; ".join(self.held[:5])
+        elif outcome == Outcome.INTERRUPTED:
+            error = "stopped by a signal at a safe point; the rest waits for the next poll"
         result = PollResult(self.name, outcome, self.counts, error, tuple(self.held))
         run = PollRun(self.name, self.started, self.clock(), outcome, self.counts, error)
         try:
@@ -404,7 +380,14 @@ class Poll:
             # a full disk or a locked database must not turn a recorded error into a crash;
             # the lease runs out by itself lease_ttl after its last renewal
             log.error("source %s: could not release the lease: %s", self.name, exc)
-        log.info("poll %s", result.line())
+        log_result(result)
+        if self.counts.quarantined:
+            log.warning(
+                "source %s: %d raw item(s) quarantined: they are kept with the reason; see "
+                "`dlrpoll quarantine`, fix the profile and `dlrpoll reparse`, or dismiss them",
+                self.name,
+                self.counts.quarantined,
+            )
         return result
 
 

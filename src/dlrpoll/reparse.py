@@ -17,7 +17,8 @@ from datetime import datetime
 from dlrpoll.config import LoadedConfig, SourceConfig
 from dlrpoll.counts import Counts
 from dlrpoll.errors import PermanentSourceError
-from dlrpoll.poller import Clock, Parser, parser_for, utcnow
+from dlrpoll.parsing import Parser, parser_for
+from dlrpoll.poller import Clock, utcnow
 from dlrpoll.rawitem import RawItem
 from dlrpoll.sources import Source
 from dlrpoll.store import ParsedRaw, Store

@@ -13,6 +13,7 @@ import pytest
 
 from dlrpoll.cli import main
 from dlrpoll.sandbox.pop3_server import Pop3Sandbox
+from tests.support.metrics import value
 
 CONFIG = """\
 [database]
@@ -59,6 +60,7 @@ def mailbox() -> Iterator[Pop3Sandbox]:
 @pytest.fixture
 def config(tmp_path: Path, mailbox: Pop3Sandbox) -> Path:
     (tmp_path / "pw").write_text("pw-s3cret\n", encoding="utf-8")
+    (tmp_path / "pw").chmod(0o600)  # a secret: not world-readable
     path = tmp_path / "dlrpoll.toml"
     path.write_text(CONFIG.format(port=mailbox.port, closed=closed_port()), encoding="utf-8")
     return path
@@ -74,9 +76,9 @@ def test_poll_prints_a_line_per_source_and_fails_when_one_fails(
     assert out[0] == "box: ok (fetched 0, stored 0, duplicates 0, quarantined 0)"
     assert out[1].startswith("down: error: source 'down'")
     text = metrics.read_text(encoding="utf-8")
-    assert 'dlrpoll_polls_total{source="box",outcome="ok"} 1' in text
-    assert 'dlrpoll_polls_total{source="down",outcome="error"} 1' in text
-    assert 'dlrpoll_last_poll_ok{source="down"} 0' in text
+    assert value(text, "dlrpoll_polls_total", source="box", outcome="ok") == 1
+    assert value(text, "dlrpoll_polls_total", source="down", outcome="error") == 1
+    assert value(text, "dlrpoll_last_poll_ok", source="down") == 0
     assert "pw-s3cret" not in text
 
 

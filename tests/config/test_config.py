@@ -102,6 +102,7 @@ def test_missing_env_secret_is_reported(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_file_secret_is_read_and_masked(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text("s3cret-value\n")
+    (tmp_path / "pw").chmod(0o600)  # a secret: not world-readable
     text = POP3.format(interval="2m").replace('{ env = "DLRPOLL_TEST_PW" }', '{ file = "pw" }')
     loaded = load_config(write(tmp_path, text))
     secret = loaded.secret("box", "password")

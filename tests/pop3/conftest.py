@@ -91,3 +91,10 @@ def SteppingClock(start: datetime | None = None) -> Clock:  # noqa: N802
     """A test clock: one second passes at every reading (a poll stays well inside its
     claim), and ``jump`` moves past the two-minute floor between polls."""
     return Clock(start or datetime(2030, 1, 1, tzinfo=UTC), step=1.0)
+
+
+@pytest.fixture(scope="session")
+def dovecot_locking() -> Iterator[Dovecot]:
+    """A Dovecot that lets one POP3 session at a time hold a mailbox (``[IN-USE]``)."""
+    with Dovecot.start(extra_config="pop3_lock_session = yes\n") as server:
+        yield server

@@ -13,21 +13,25 @@ import signal
 import sqlite3
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from dlrpoll.config import Secret
+from dlrpoll.config import Pop3SourceConfig, Secret
 from dlrpoll.poller import poll_source
 from dlrpoll.sources.pop3 import Pop3Source
 from dlrpoll.sources.retry import RetryPolicy
 from dlrpoll.store import Store
 from tests.pop3 import crash_child
 from tests.pop3.conftest import SteppingClock, cfg_for, loaded_config
-from tests.support.dovecot import Mailbox, receipt_email
+from tests.support.dovecot import Dovecot, Mailbox, receipt_email
+from tests.support.popa3d import Mbox
 
 KILLS = 40
 TARGETS = ("retr", "journaled", "dele", "quit", "random")
+#: A poll that found nothing new (``partial`` when oversize messages wait on the server).
+IDLE = ("poll ok fetched=0", "poll partial fetched=0")
 #: Longest a child may go without reaching its kill point before the test fails.
 STEP_TIMEOUT = 30.0
 
@@ -106,44 +110,109 @@ def run_until(child: Child, target: str, skip: int, rng: random.Random) -> str:
             if seen > skip:
                 child.kill()
                 return target
-        elif line == "poll ok fetched=0" and target != "quit":
+        elif line in IDLE and target != "quit":
             child.kill()  # the mailbox is drained: nothing left to interrupt there
             return "idle"
+
+
+class Box(Protocol):
+    """What the crash test needs of a mailbox on any server."""
+
+    password: str
+
+    def deliver(self, messages: Iterable[bytes]) -> int: ...
+
+    def count(self) -> int: ...
+
+
+def maildir_left(box: Mailbox) -> set[bytes]:
+    return {entry.read_bytes() for sub in ("new", "cur") for entry in (box.maildir / sub).iterdir()}
 
 
 def test_sigkill_at_any_moment_loses_nothing_and_stores_once(
     mailbox: Mailbox, tmp_path: Path
 ) -> None:
+    crash_and_check(
+        mailbox, lambda **kw: cfg_for(mailbox, "ssl", **kw), lambda: maildir_left(mailbox),
+        tmp_path, big=0,
+    )  # fmt: skip
+
+
+def test_sigkill_with_shared_uidls_and_oversize_messages(
+    dovecot_dup_uidl: Dovecot, tmp_path: Path
+) -> None:
+    """Every message shares one UIDL (keyed by content) and some are over max_size (kept
+    on the server, recorded once)."""
+    box = dovecot_dup_uidl.mailbox()
+    crash_and_check(
+        box, lambda **kw: cfg_for(box, "ssl", **kw), lambda: maildir_left(box), tmp_path,
+        big=6, max_size="16KiB",
+    )  # fmt: skip
+
+
+def test_sigkill_against_the_second_server(second_pop3: Mbox, tmp_path: Path) -> None:
+    """popa3d: no CAPA (one command at a time), its own UIDLs, an mbox rewritten at QUIT;
+    with oversize messages."""
+
+    def cfg(**kw: Any) -> Pop3SourceConfig:
+        return Pop3SourceConfig.model_validate({
+            "kind": "pop3", "name": "box", "host": second_pop3.host, "port": second_pop3.port,
+            "tls": "none", "allow_plaintext": True, "username": second_pop3.user,
+            "password": {"env": "UNUSED"}, "timeout": 10, **kw,
+        })  # fmt: skip
+
+    def left() -> set[bytes]:
+        return {m.replace(b"\n", b"\r\n") for m in second_pop3.messages()}
+
+    crash_and_check(second_pop3, cfg, left, tmp_path, big=3, max_size="16KiB", kills=20)
+
+
+def crash_and_check(
+    mailbox: Box,
+    cfg_for: Callable[..., Pop3SourceConfig],
+    left_on_server: Callable[[], set[bytes]],
+    tmp_path: Path,
+    *,
+    big: int,
+    kills: int = KILLS,
+    **overrides: Any,
+) -> None:
+    """Deliver receipts (and ``big`` oversize messages), SIGKILL polling children ``kills``
+    times, then one clean poll: every receipt stored once, every message journaled once,
+    only the oversize ones left on the server."""
     seed = int(os.environ.get("DLRPOLL_CRASH_SEED", random.randrange(1 << 30)))
     print(f"crash test seed {seed} (set DLRPOLL_CRASH_SEED to repeat)")
     rng = random.Random(seed)
     singles = [f"CR{i:04d}" for i in range(240)]
     triples = [[f"CT{i:03d}a", f"CT{i:03d}b", f"CT{i:03d}c"] for i in range(20)]
     emails = [receipt_email(m) for m in singles] + [receipt_email(t) for t in triples]
+    oversize = [receipt_email(f"CB{i}") + (b"o" * 98 + b"\r\n") * 200 for i in range(big)]
+    emails += oversize
     rng.shuffle(emails)
-    delivered = mailbox.deliver(emails)
+    delivered = mailbox.deliver(emails) - big
     expected = set(singles) | {m for t in triples for m in t}
 
-    cfg = cfg_for(mailbox, "ssl", max_messages=8, pipeline_window=4)
+    cfg = cfg_for(max_messages=8, pipeline_window=4, **overrides)
     db = tmp_path / "crash.sqlite"
     Store(f"sqlite:///{db}").close()  # create the schema once, before any child races on it
     spec = {"cfg": cfg.model_dump(mode="json"), "password": mailbox.password, "db": str(db)}
 
     killed_at: collections.Counter[str] = collections.Counter()
-    for gen in range(KILLS):
-        if mailbox.count() < 20:  # keep work in the mailbox, so that every kill interrupts some
+    for gen in range(kills):
+        # keep work in the mailbox, so that every kill interrupts some
+        if mailbox.count() < 20 + big:
             more = [f"CM{gen:02d}x{i:02d}" for i in range(30)]
             delivered += mailbox.deliver(receipt_email(m) for m in more)
             expected.update(more)
         child = Child({**spec, "gen": gen})
         killed_at[run_until(child, TARGETS[gen % len(TARGETS)], rng.randrange(3), rng)] += 1
     print(f"killed at: {dict(killed_at)}; {mailbox.count()} message(s) left")
-    assert sum(killed_at.values()) == KILLS
+    assert sum(killed_at.values()) == kills
     for target in ("retr", "journaled", "dele", "quit"):
-        assert killed_at[target] >= 3, killed_at
+        assert killed_at[target] >= kills // 15, killed_at
 
     # one clean poll, far after every child's claim has expired
-    config = loaded_config(cfg_for(mailbox, "ssl"), mailbox.password, str(db))
+    config = loaded_config(cfg_for(**overrides), mailbox.password, str(db))
     final_cfg = config.settings.sources[0]
     store = Store(config.database_url)
     try:
@@ -152,17 +221,22 @@ def test_sigkill_at_any_moment_loses_nothing_and_stores_once(
         result = poll_source(config, final_cfg, source, store, clock=clock)
     finally:
         store.close()
-    assert result.outcome == "ok", result.error
+    assert result.outcome == ("partial" if big else "ok"), result.error
 
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT message_id FROM receipts").fetchall()
         raw = conn.execute(
             "SELECT count(*), count(DISTINCT remote_id), "
             "sum(receipts IS NULL AND parse_error IS NULL), sum(parse_error IS NOT NULL) "
-            "FROM raw_messages"
+            "FROM raw_messages WHERE format = 'email'"
+        ).fetchone()
+        records = conn.execute(
+            "SELECT count(*), count(DISTINCT remote_id), sum(remote_id LIKE '% over max_size %') "
+            "FROM raw_messages WHERE format = 'email-headers'"
         ).fetchone()
     stored = [r[0] for r in rows]
     assert len(stored) == len(set(stored)), "a receipt was stored twice"
     assert set(stored) == expected, f"missing: {sorted(expected - set(stored))[:10]}"
     assert raw == (delivered, delivered, 0, 0)  # every e-mail journaled once, all parsed
-    assert mailbox.count() == 0
+    assert records == ((big, big, big) if big else (0, 0, None))  # one record each
+    assert left_on_server() == set(oversize)  # only the oversize ones wait, whole, on the server

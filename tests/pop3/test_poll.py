@@ -104,20 +104,44 @@ def test_an_email_that_is_not_a_receipt_is_quarantined(mailbox: Mailbox, poller:
     assert mailbox.count() == 0  # journaled, so deleting it loses nothing
 
 
-def test_an_oversize_email_is_quarantined_with_size_and_limit(
-    mailbox: Mailbox, poller: Any
-) -> None:
+def test_an_oversize_email_stays_until_max_size_is_raised(mailbox: Mailbox, poller: Any) -> None:
     big = receipt_email("BIG") + (b"x" * 98 + b"\r\n") * 30_000  # about 2.9 MiB
     mailbox.deliver([big, receipt_email("OK1")])
     p = poller(max_size="1MiB")
+
     result = p.poll()
-    assert (result.fetched, result.stored, result.quarantined) == (2, 1, 1)
-    [(fmt, payload, reason)] = p.rows(
-        "SELECT format, payload, parse_error FROM raw_messages WHERE parse_error IS NOT NULL"
+
+    assert (result.outcome, result.fetched, result.stored, result.quarantined) == (
+        "partial",
+        2,
+        1,
+        1,
     )
-    assert fmt == "email-headers"
+    [(fmt, payload, reason, remote_id)] = p.rows(
+        "SELECT format, payload, parse_error, remote_id FROM raw_messages "
+        "WHERE parse_error IS NOT NULL"
+    )
+    assert fmt == "email-headers" and remote_id.endswith("over max_size 1048576")
     assert payload.startswith(b"From: dlr@provider.example") and b"xxxx" not in payload
-    assert reason.startswith("message is 2.9 MiB, over max_size 1 MiB")
+    assert "is 2.9 MiB, over max_size 1 MiB; it is still on the server" in reason
+    assert "raise max_size for source 'box' above 2.9 MiB" in reason
+    [(outcome, error)] = p.rows("SELECT outcome, error FROM poll_runs")
+    assert outcome == "partial" and "1 item(s) left on the server" in error
+    assert mailbox.count() == 1  # the big one waits on the server
+
+    # the next poll does not download it again, and still says it is there
+    again = p.poll()
+    assert (again.outcome, again.fetched) == ("partial", 0)
+    assert mailbox.server.wait_sessions(mailbox.user, 2)[1]["retr"] == 0
+
+    # raising max_size fetches it whole: its receipt is stored, then it is deleted
+    raised = poller(max_size="4MiB")
+    raised.clock = p.clock  # one timeline: past the floor since the last poll
+    whole = raised.poll()
+    assert (whole.outcome, whole.fetched, whole.stored) == ("ok", 1, 1)
+    assert sorted(r[0] for r in raised.rows("SELECT message_id FROM receipts")) == ["BIG", "OK1"]
+    assert raised.rows("SELECT payload FROM raw_messages WHERE format = 'email' AND "
+                       "remote_id NOT LIKE '% %' ORDER BY id DESC LIMIT 1") == [(big,)]  # fmt: skip
     assert mailbox.count() == 0
 
 

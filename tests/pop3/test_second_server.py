@@ -18,8 +18,11 @@ from tests.support.mail import receipt_email
 from tests.support.popa3d import Mbox
 
 
-def poll_with_toml(box: Mbox, tmp_path: Path, extra: str = "", polls: int = 1) -> PollResult:
-    """Write a config for ``box``, then poll it ``polls`` times, ten minutes apart."""
+def poll_with_toml(
+    box: Mbox, tmp_path: Path, extra: str = "", polls: int = 1, first: int = 1
+) -> PollResult:
+    """Write a config for ``box``, then poll it ``polls`` times, ten minutes apart (the
+    ``first``-th ten minutes from now first)."""
     path = tmp_path / "dlrpoll.toml"
     path.write_text(f"""
 [database]
@@ -43,7 +46,7 @@ retries = 0
     [cfg] = config.settings.sources
     start = datetime.now(UTC)
     with Store(config.database_url) as store:
-        for n in range(1, polls + 1):
+        for n in range(first, first + polls):
             now = start + timedelta(minutes=10 * n)
             source = make_source(config, cfg, RetryPolicy(attempts=1))
             result = poll_source(config, cfg, source, store, clock=lambda now=now: now)
@@ -84,3 +87,29 @@ def test_delete_never_keeps_the_mail_and_stores_nothing_twice(
     assert (result.outcome, result.stored) == ("ok", 0)
     assert message_ids(tmp_path) == [f"K{n}" for n in range(5)]
     assert second_pop3.count() == 5
+
+
+def test_an_oversize_message_waits_until_max_size_is_raised(
+    second_pop3: Mbox, tmp_path: Path
+) -> None:
+    big = receipt_email("OBIG") + (b"o" * 98 + b"\r\n") * 400  # about 40 KiB
+    second_pop3.deliver([receipt_email("OS1"), big, receipt_email("OS2")])
+
+    held = poll_with_toml(second_pop3, tmp_path, 'max_size = "16KiB"', polls=2)
+
+    assert (held.outcome, held.fetched) == ("partial", 0)  # recorded once, not re-fetched
+    assert held.error is not None and "over max_size 16 KiB" in held.error
+    assert message_ids(tmp_path) == ["OS1", "OS2"]
+    [left] = second_pop3.messages()
+    assert left == big.replace(b"\r\n", b"\n")  # whole, on the server
+    with sqlite3.connect(tmp_path / "dlrpoll.sqlite") as db:
+        [(fmt, reason)] = db.execute(
+            "SELECT format, parse_error FROM raw_messages WHERE parse_error IS NOT NULL"
+        ).fetchall()
+    assert fmt == "email-headers" and "still on the server" in reason
+
+    whole = poll_with_toml(second_pop3, tmp_path, 'max_size = "1MiB"', first=3)
+
+    assert (whole.outcome, whole.fetched, whole.stored) == ("ok", 1, 1)
+    assert message_ids(tmp_path) == ["OBIG", "OS1", "OS2"]
+    assert second_pop3.count() == 0

@@ -21,6 +21,7 @@ from dlrpoll.errors import (
 )
 from dlrpoll.sources import Batch
 from dlrpoll.sources.pop3 import Pop3Source
+from dlrpoll.sources.pop3.listing import content_key
 from dlrpoll.sources.pop3.wire import Wire
 from dlrpoll.sources.retry import RetryPolicy
 from tests.pop3.conftest import source_for
@@ -151,7 +152,7 @@ def test_max_messages_per_poll(mailbox: Mailbox) -> None:
     assert mailbox.count() == 0
 
 
-def test_oversize_message_journals_headers_with_the_reason(mailbox: Mailbox) -> None:
+def test_an_oversize_message_stays_on_the_server_with_a_record(mailbox: Mailbox) -> None:
     big = receipt_email("BIG", subject="big one") + b"x" * 70 + (b"y" * 78 + b"\r\n") * 2000
     small = receipt_email("SMALL")
     mailbox.deliver([big, small])
@@ -161,17 +162,23 @@ def test_oversize_message_journals_headers_with_the_reason(mailbox: Mailbox) -> 
     items = {i.format: i for b in batches for i in b.items}
     assert set(items) == {"email", "email-headers"}
     assert items["email"].payload == small
-    headers = items["email-headers"]
-    assert b"Subject: big one" in headers.payload and b"yyyy" not in headers.payload
-    assert headers.parse_error is not None
+    record = items["email-headers"]
+    assert record.payload.startswith(b"From: dlr@provider.example")
+    assert b"Subject: big one" in record.payload and b"yyyy" not in record.payload
+    assert record.remote_id is not None and record.remote_id.endswith(" over max_size 65536")
+    assert record.ack is None
     size_kib = f"{len(big) / 1024:.1f}"
-    assert headers.parse_error.startswith(f"message is {size_kib} KiB, over max_size 64 KiB")
-    assert mailbox.count() == 0  # under after-store, deleted once its headers are committed
+    assert record.parse_error is not None
+    assert f"is {size_kib} KiB, over max_size 64 KiB" in record.parse_error
+    assert "still on the server" in record.parse_error and "raise max_size" in record.parse_error
+    [held] = [h for b in batches for h in b.held]
+    assert held == record.parse_error
+    assert mailbox.count() == 1  # only the small one, journaled whole, was deleted
     [session] = mailbox.server.wait_sessions(mailbox.user, 1)
-    assert session["top"] == 1 and session["retr"] == 1
+    assert session["top"] == 0 and session["del"] == 1
 
 
-def test_shared_uidls_get_distinct_stable_keys(dovecot_dup_uidl: Dovecot) -> None:
+def test_shared_uidls_are_keyed_by_content(dovecot_dup_uidl: Dovecot) -> None:
     box = dovecot_dup_uidl.mailbox()
     messages = [receipt_email(f"D{i}") for i in range(4)]
     box.deliver(messages)
@@ -180,17 +187,20 @@ def test_shared_uidls_get_distinct_stable_keys(dovecot_dup_uidl: Dovecot) -> Non
     with source.open() as session:
         first = list(session.batches(nothing_known))
     keys = [i.remote_id for i in first[0].items]
+    by_payload = {i.payload: i.remote_id for i in first[0].items}
+    assert sorted(by_payload) == sorted(messages)
+    assert all(key == content_key(payload) for payload, key in by_payload.items())
     assert len(set(keys)) == 4
-    prefix = {k.split("#")[0] for k in keys if k}
-    assert len(prefix) == 1  # the shared UIDL, kept as the key's prefix
 
-    # same keys at the next session: a journaled message is recognised, not re-fetched
+    # same keys at the next session: a journaled message is recognised and deleted, the
+    # others are handed over
     batches = drain(source, lambda ids: set(ids) & set(keys[:2]))
     assert sorted(i.remote_id for b in batches for i in b.items) == sorted(keys[2:])
+    assert sorted(k for b in batches for k in b.known) == sorted(keys[:2])
     assert box.count() == 0
 
 
-def test_server_without_uidl_falls_back_to_header_hash(
+def test_server_without_uidl_keys_messages_by_content(
     mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Dovecot always has UIDL; rename the command on the way out so it answers -ERR like a
@@ -205,8 +215,9 @@ def test_server_without_uidl_falls_back_to_header_hash(
     mailbox.deliver([receipt_email(f"H{i}") for i in range(3)])
     source = source_for(mailbox, "none", name="nouidl")
     with caplog.at_level(logging.WARNING), source.open() as session:
-        keys = [i.remote_id for b in session.batches(nothing_known) for i in b.items]
-    assert len(keys) == 3 and all(k and k.startswith("hdr:") for k in keys)
+        items = [i for b in session.batches(nothing_known) for i in b.items]
+    keys = [i.remote_id for i in items]
+    assert keys == [content_key(i.payload) for i in items] and len(set(keys)) == 3
     batches = drain(source, lambda ids: set(ids) & set(keys))
     assert items_of(batches) == []
     assert sorted(batches[0].known) == sorted(keys)

@@ -140,7 +140,7 @@ def test_output_lines_are_receipt_json_exactly(
     in UTC, with offsets, tenths and a named zone."""
     from zoneinfo import ZoneInfo
 
-    from dlrpoll.cli.parse_cmd import receipt_json
+    from dlrpoll.cli.parse import receipt_json
     from dlrpoll.receipts import BUILTIN_PROFILES, parse_payload
 
     lines = [

@@ -129,8 +129,9 @@ def session_bytes(dovecot: Dovecot, tmp_path_factory: pytest.TempPathFactory) ->
 
 # fmt: off
 #: (name, the fault built from the clean session's byte count T, whether the poll must fail).
-#: A QUIT answer cut short after "+OK" is a success: the server applied the deletes and said
-#: so, and poplib takes the partial line as the answer; the next poll still finds nothing lost.
+#: A fault at QUIT is no failed poll (issue 12): everything was journaled and stored, so the
+#: poll is ok (with a warning when the deletion went unconfirmed); the next poll lists the
+#: mailbox and deletes again what is still there, and still finds nothing lost.
 PLAIN_FAULTS: list[tuple[str, Callable[[int], Fault], bool]] = [
     ("stall",                lambda t: Fault.stall(),                   True),
     ("latency-over-timeout", lambda t: Fault.latency(TIMEOUT * 1.5),    True),
@@ -141,7 +142,7 @@ PLAIN_FAULTS: list[tuple[str, Callable[[int], Fault], bool]] = [
     ("cut-mid-retr",         lambda t: Fault.cut_after(t // 2),         True),
     ("reset-in-dele",        lambda t: Fault.reset_after(t - 300),      True),
     ("cut-in-dele",          lambda t: Fault.cut_after(t - 300),        True),
-    ("reset-in-quit",        lambda t: Fault.reset_after(t - 8),        True),
+    ("reset-in-quit",        lambda t: Fault.reset_after(t - 8),        False),
     ("cut-in-quit",          lambda t: Fault.cut_after(t - 8),          False),
 ]
 # fmt: on
@@ -213,7 +214,11 @@ def test_trickle_ends_within_a_bound(plain: Rig, session_bytes: dict[bool, int])
     result, elapsed = plain.poll()
     assert elapsed < BOUND + session_bytes[False] / 1024 * 0.02
     assert plain.proxy.faults_by_kind["trickle"] >= 1
-    assert result.outcome in ("ok", "error")
+    # every read returns well inside the timeout: a trickle only slows the poll, which must
+    # still fetch, store and delete everything
+    assert result.outcome == "ok", result.line()
+    assert check_promise(plain.db, plain.expected).stored == MESSAGES
+    assert plain.box.count() == 0
     plain.recovered()
 
 

@@ -183,7 +183,10 @@ def test_two_phase_trickle_ends_and_loses_nothing(two_phase: SoapRig, two_phase_
     result, elapsed = two_phase.poll()
     assert elapsed < BOUND + two_phase_bytes / 256 * 0.01
     assert two_phase.proxy.faults_by_kind["trickle"] >= 1
-    assert result.outcome in ("ok", "error")
+    # every read returns well inside the timeout: a trickle only slows the poll, which must
+    # still fetch and store everything
+    assert result.outcome == "ok", result.line()
+    assert check_promise(two_phase.db, two_phase.expected).stored == MESSAGES
     two_phase.recovered()
 
 
@@ -224,7 +227,11 @@ def test_destructive_response_lost_after_the_server_answered_is_reported(
     assert destructive.inbox.unread() == 0  # the server marked them read as it answered
     outcome, error = destructive.last_run()
     assert outcome == "error" and error
-    assert "may have been marked read" in error  # PossibleLossError names the possible loss
+    # a lost response names the possible loss; one that broke off, the loss of its rest
+    assert (
+        "may have been marked read" in error
+        or "has marked the messages in this response read" in error
+    ), error
     assert check_promise(destructive.db, destructive.expected).stored == 0
 
 

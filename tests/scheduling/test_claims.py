@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dlrpoll.poller import claim_ttl, poll_source
-from dlrpoll.scheduling import poll_round
+from dlrpoll.scheduling.round import poll_round
 from dlrpoll.store import Store
 from dlrpoll.store.reports import last_starts
 from tests.scheduling.conftest import EmptySources, make_config

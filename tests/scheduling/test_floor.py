@@ -12,7 +12,6 @@ from dlrpoll.config import MIN_INTERVAL_SECONDS
 from dlrpoll.scheduling import (
     FLOOR_MARGIN,
     SKIP_RETRY,
-    FloorTrigger,
     after_refusal,
     after_skip,
     is_due,
@@ -21,6 +20,7 @@ from dlrpoll.scheduling import (
     pool_size,
     startup_offsets,
 )
+from dlrpoll.scheduling.trigger import FloorTrigger
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

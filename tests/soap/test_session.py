@@ -161,7 +161,7 @@ def test_a_body_that_breaks_off_keeps_its_prefix_with_the_reason(
     envelope = batch.envelope
     assert envelope is not None and envelope.payload.startswith(b"<?xml")
     assert envelope.parse_error is not None and "broke off after" in envelope.parse_error
-    assert "marked read on the server" in envelope.parse_error
+    assert "marked the messages in this response read" in envelope.parse_error
     with pytest.raises(SourceResponseError, match="broke off"):
         source.split(envelope)
     assert "broke off" in caplog.text

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.soap.conftest import smpp
+from tests.soap.stacks.render import CHARSET_CONFLICTS
 from tests.soap.stacks.server import API_KEY, PASSWORD, USER, Flavour, Stack
 from tests.soap.stacks.wsdls import ASMX_PORTS
 
@@ -30,7 +31,9 @@ WORKING = [
     Flavour("7-redirect-307", redirect=307),
     Flavour("7-redirect-308", redirect=308),
     *(Flavour(f"8-{f}", framing=f) for f in ("header-charset", "bom", "utf-16", "blank-lines")),
-    *(Flavour(f"8-{f}", framing=f) for f in ("gzip", "chunked", "mtom")),
+    *(Flavour(f"8-{f}", framing=f) for f in ("gzip", "deflate", "chunked", "mtom")),
+    # the Content-Type's charset and the declaration differ; only the declaration reads XML
+    *(Flavour(f"8-{f}", framing=f) for f in ("us-ascii-header", "utf-8-header-latin-1-body")),
     Flavour("9-qualified-fault", faults=1),
 ]
 
@@ -125,7 +128,7 @@ def test_every_receipt_is_stored_exactly_once(
         formats = {
             r[0] for r in dep.query("SELECT format FROM raw_messages WHERE format != 'text'")
         }
-        needs_header = flavour.framing in ("header-charset", "mtom")
+        needs_header = flavour.framing in ("header-charset", "mtom", *CHARSET_CONFLICTS)
         assert formats == {"soap-mime" if needs_header else "soap-envelope"}
     assert PASSWORD not in caplog.text and API_KEY not in caplog.text
     if flavour.auth == "digest":
@@ -259,3 +262,40 @@ def test_6_wrong_credentials_fail_loading_the_wsdl(
         assert f"HTTP {403 if kind == 'header' else 401}" in (result.error or "")
         assert stack.unread() == ids and stack.canned.posts() == []
     assert "wrong-password" not in caplog.text and "wrong-key" not in caplog.text
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("framing", ["us-ascii-header", "utf-8-header-latin-1-body"])
+def test_8_a_charset_conflict_takes_the_only_reading_that_is_xml(
+    framing: str, mode: str, deploy: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="dlrpoll.sources.soap")
+    said, declared = CHARSET_CONFLICTS[framing]
+    with Stack(Flavour("8", framing=framing)) as stack:
+        stack.load(texts())
+        assert deploy(stack_toml(stack, mode)).poll().stored == N
+    assert (
+        f"the HTTP Content-Type says charset={said} and the XML declaration says {declared}; "
+        f"only {declared} reads the response as XML ({said}: it is not valid {said}"
+    ) in caplog.text
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_8_a_charset_conflict_read_as_xml_both_ways_is_refused(mode: str, deploy: Any) -> None:
+    """RFC 7303 gives the Content-Type's charset the last word; dlrpoll does not guess, and
+    names both readings."""
+    with Stack(Flavour("8", framing="latin-1-header-utf-8-body")) as stack:
+        ids = stack.load(texts())
+        result = deploy(stack_toml(stack, mode)).poll()
+        error = result.error or ""
+        assert result.outcome == "error" and result.stored == 0
+        assert (
+            "the HTTP Content-Type says charset=ISO-8859-1 and the XML declaration says utf-8; "
+            "both read it as well-formed XML, and differently (ISO-8859-1 reads 'Ã©"
+        ) in error
+        assert "utf-8 reads 'é" in error and "will not guess" in error
+        if mode == "destructive":
+            assert "the provider has marked the messages in this response read" in error
+            assert stack.unread() == ids[3:]
+        else:
+            assert "marked the messages" not in error and stack.unread() == ids

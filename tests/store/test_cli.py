@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dlrpoll.cli import main
-from dlrpoll.cli.store_cmds import parse_when
 from dlrpoll.errors import ConfigError
+from dlrpoll.export import parse_when
 from dlrpoll.receipts.model import State
 from dlrpoll.store import ParsedRaw, Store
 

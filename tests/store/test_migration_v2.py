@@ -60,9 +60,12 @@ def make_v1(path: Path) -> None:
     con.close()
 
 
-#: columns added after version 2 (match_id: 3; the lease holder and refused attempts: 4)
+#: columns added after version 2 (match_id: 3; the operator columns: 4; the lease holder
+#: and refused attempts: 5)
 LATER = {
     "match_id",
+    "dismissed_at",
+    "pruned_at",
     "holder_host",
     "holder_pid",
     "holder_start",

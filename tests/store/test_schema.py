@@ -30,6 +30,8 @@ CONTRACT = {
         "parse_error",
         "receipts",
         "parsed_at",
+        "dismissed_at",
+        "pruned_at",
     ],
     "receipts": [
         "id",

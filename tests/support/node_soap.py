@@ -14,6 +14,11 @@ nesting are unlike both the provider's SMS.asmx and the PHP relay (see the WSDL'
 ``AckEvent(eventKey)`` marks it read (two-phase). The TOML that reads it is
 :data:`DESTRUCTIVE_TOML` / :data:`TWO_PHASE_TOML`.
 
+Switches of :meth:`NodeSoap.start` (see ``server.js``): which ports the WSDL lists (SOAP 1.1
+at ``/events``, SOAP 1.2 at ``/events12``, or both, 1.2 first); an unqualified schema
+(node-soap then writes the reply's children in no namespace); how an empty reply is
+written; HTTP Basic credentials and an ``X-Api-Key`` the server requires.
+
 The package comes from ``npm ci`` in ``node_soap/`` (``scripts/setup-node-soap``, run by
 ``scripts/test``), pinned by ``package-lock.json``; without it :meth:`NodeSoap.start` fails
 saying so. Readiness is a served ``?wsdl``. Facts from the shared note
@@ -22,6 +27,7 @@ saying so. Readiness is a served ``?wsdl``. Facts from the shared note
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -38,7 +44,6 @@ from tests.support.server import (
     Server,
     ServerError,
     free_port,
-    http_ok,
     private_dir,
     retry_port_clash,
 )
@@ -87,6 +92,7 @@ class Exchange:
     request: str
     reply: str
     error: str = ""
+    path: str = ""  # the request's path: /events (SOAP 1.1) or /events12 (SOAP 1.2)
 
 
 def _operation(xml: str) -> str:
@@ -106,11 +112,15 @@ class NodeSoap(Server):
 
     error = NodeSoapError
 
-    def __init__(self, root: Path, port: int, client_id: str, passphrase: str) -> None:
+    def __init__(
+        self, root: Path, port: int, client_id: str, passphrase: str, ports: str = "11"
+    ) -> None:
         super().__init__(root)
         self.port = port
         self.client_id = client_id
         self.passphrase = passphrase
+        self.ports = ports
+        self.headers: dict[str, str] = {}  # what the test's own GETs of the WSDL send
 
     @classmethod
     @retry_port_clash
@@ -121,16 +131,26 @@ class NodeSoap(Server):
         passphrase: str = "feed-passphrase",
         max_batch: int = 100,
         soap12: bool = False,
+        ports: str | None = None,
+        qualified: bool = True,
+        empty_as: str = "list",
+        basic: tuple[str, str] | None = None,
+        api_key: str | None = None,
         timeout: float = READY_TIMEOUT,
     ) -> NodeSoap:
-        """Start the service on a free port (about 0.2 s); raises :class:`NodeSoapError`."""
+        """Start the service on a free port (about 0.2 s); raises :class:`NodeSoapError`.
+        ``ports``: the WSDL's ports in order, ``"11"``, ``"12"`` or ``"12,11"`` (``soap12``
+        is ``ports="12"``); ``qualified=False`` leaves ``elementFormDefault`` out;
+        ``empty_as``: ``"list"``, ``"absent"`` or ``"nil"``; ``basic`` (user, password) and
+        ``api_key`` are required of every request but the test's ``/control``."""
         if not os.path.exists(NODE):
             raise NodeSoapError(
                 f"node is missing: run scripts/setup-system as root; {INSTALL_HINT}"
             )
         if not (HERE / "node_modules" / "soap" / "package.json").exists():
             raise NodeSoapError(f"the npm package soap is not installed: {INSTALL_HINT}")
-        service = cls(private_dir("node"), free_port(), client_id, passphrase)
+        ports = ports or ("12" if soap12 else "11")
+        service = cls(private_dir("node"), free_port(), client_id, passphrase, ports)
         with service.starting():
             env = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -138,17 +158,43 @@ class NodeSoap(Server):
                 "CLIENT_ID": client_id,
                 "PASSPHRASE": passphrase,
                 "MAX_BATCH": str(max_batch),
-                "SOAP12": "1" if soap12 else "0",
+                "PORTS": ports,
+                "QUALIFIED": "1" if qualified else "0",
+                "EMPTY_AS": empty_as,
             }
+            if basic is not None:
+                env["BASIC_USER"], env["BASIC_PASSWORD"] = basic
+                token = base64.b64encode(":".join(basic).encode()).decode()
+                service.headers["Authorization"] = f"Basic {token}"
+            if api_key is not None:
+                env["API_KEY"] = service.headers["X-Api-Key"] = api_key
             service.spawn([NODE, str(HERE / "server.js")], log="node.log", env=env, cwd=HERE)
-            service.wait_until(
-                http_ok(service.wsdl_url, b"EventFeed"), what="GET ?wsdl", timeout=timeout
-            )
+            service.wait_until(service._wsdl_served, what="GET ?wsdl", timeout=timeout)
         return service
+
+    def _wsdl_served(self) -> bool:
+        request = urllib.request.Request(self.wsdl_url, headers=self.headers)
+        with urllib.request.urlopen(request, timeout=2) as resp:
+            body = resp.read()
+        if b"EventFeed" in body:
+            return True
+        raise NodeSoapError(f"GET {self.wsdl_url} answered without EventFeed: {body[:200]!r}")
+
+    def wsdl_text(self) -> str:
+        """The WSDL as the service serves it (for a test's local copy)."""
+        request = urllib.request.Request(self.wsdl_url, headers=self.headers)
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return str(resp.read().decode("utf-8"))
 
     @property
     def url(self) -> str:
+        """The SOAP 1.1 port's address (also where the WSDL is served)."""
         return f"http://127.0.0.1:{self.port}/events"
+
+    @property
+    def url12(self) -> str:
+        """The SOAP 1.2 port's address."""
+        return f"http://127.0.0.1:{self.port}/events12"
 
     @property
     def wsdl_url(self) -> str:
@@ -200,25 +246,30 @@ class NodeSoap(Server):
         counts: dict[str, int] = self._control("state")["served"]
         return counts
 
+    def rejected(self) -> int:
+        """Requests refused for their HTTP credentials (Basic, X-Api-Key)."""
+        return int(self._control("state")["rejected"])
+
     def exchanges(self) -> list[Exchange]:
         """Every request so far with its reply, in order."""
         out: list[Exchange] = []
-        pending: str | None = None
+        pending: tuple[str, str] | None = None  # (request, path)
         for entry in self._control("exchanges"):
+            path = str(entry.get("path", "")).partition("?")[0]
             if entry["type"] == "received":
                 if pending is not None:
-                    out.append(Exchange(_operation(pending), pending, ""))
-                pending = entry["xml"]
+                    out.append(Exchange(_operation(pending[0]), pending[0], "", path=pending[1]))
+                pending = (entry["xml"], path)
             elif entry["type"] == "replied":
-                request = pending or ""
-                out.append(Exchange(_operation(request), request, entry["xml"]))
+                request = pending[0] if pending else ""
+                out.append(Exchange(_operation(request), request, entry["xml"], path=path))
                 pending = None
             else:  # node-soap failed on the request
-                request = pending or ""
-                out.append(Exchange(_operation(request), request, "", entry["xml"]))
+                request = pending[0] if pending else ""
+                out.append(Exchange(_operation(request), request, "", entry["xml"], path))
                 pending = None
         if pending is not None:
-            out.append(Exchange(_operation(pending), pending, ""))
+            out.append(Exchange(_operation(pending[0]), pending[0], "", path=pending[1]))
         return out
 
     def calls(self) -> list[str]:

@@ -1,7 +1,9 @@
 """An independent SOAP service for tests: PHP's SoapServer under ``php -S``, on 127.0.0.1.
 
 It serves ``php_soap/relay.wsdl`` (names and nesting unlike the provider's SMS.asmx) from a
-private copy of ``php_soap/`` with its own state directory, on a free port:
+private copy of ``php_soap/`` with its own state directory, on a free port; with
+``rpc=True`` the same queue as an rpc/encoded service (``relay_rpc.wsdl``: a SOAP-encoded
+array of ``Receipt`` structs, the SOAP-encoding schema imported by its URL):
 
     with PhpRelay.start(account="acme", api_key="k") as relay:
         refs = relay.load(["id:1 ... stat:DELIVRD ..."])
@@ -48,13 +50,16 @@ class PhpRelay(Server):
 
     error = PhpRelayError
 
-    def __init__(self, root: Path, port: int) -> None:
+    def __init__(self, root: Path, port: int, script: str = "relay") -> None:
         super().__init__(root)
         self.port = port
+        self.script = script  # relay (document/literal) or relay_rpc (rpc/encoded)
 
     @classmethod
     @retry_port_clash
-    def start(cls, *, account: str = "acme", api_key: str = "relay-key") -> PhpRelay:
+    def start(
+        cls, *, account: str = "acme", api_key: str = "relay-key", rpc: bool = False
+    ) -> PhpRelay:
         """Copy the service to a private directory and serve it; waits until ready.
         Raises :class:`PhpRelayError` with php's output if it does not serve the WSDL."""
         if not os.path.exists(PHP):
@@ -62,10 +67,10 @@ class PhpRelay(Server):
                 f"{PHP} is missing: run scripts/setup-system as root, or "
                 "apt-get install --no-install-recommends php-cli php-soap"
             )
-        relay = cls(private_dir("php"), free_port())
+        relay = cls(private_dir("php"), free_port(), "relay_rpc" if rpc else "relay")
         with relay.starting():
             root = relay.root
-            for name in ("relay.php", "relay.wsdl"):
+            for name in ("relay_lib.php", f"{relay.script}.php", f"{relay.script}.wsdl"):
                 shutil.copy(HERE / name, root / name)
             state = root / "state"
             (state / "queue").mkdir(parents=True)
@@ -88,7 +93,7 @@ class PhpRelay(Server):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/relay.php"
+        return f"http://127.0.0.1:{self.port}/{self.script}.php"
 
     @property
     def wsdl_url(self) -> str:

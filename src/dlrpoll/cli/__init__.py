@@ -1,27 +1,45 @@
-"""The ``dlrpoll`` command: parses arguments and calls the layers; errors become one line.
+"""The ``dlrpoll`` command: parses arguments, calls one layer function, prints; errors become
+one line.
 
-Each subcommand lives in its own module with a ``register(subparsers)`` function.
+One module per command (``cli/<command>.py``) with ``register(subparsers)`` and ``handle``.
+Command modules import only the standard library at the top and the layer they call inside
+``handle``, so ``dlrpoll --version`` and ``dlrpoll parse`` start without zeep, SQLAlchemy,
+APScheduler or pydantic (``tests/cli/test_startup.py`` keeps it so).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from dlrpoll import __version__
-from dlrpoll.cli import (
-    common,
-    ops,
-    parse_cmd,
-    profiles_cmd,
-    release_cmd,
-    report_cmd,
-    snapshot_cmd,
-    store_cmds,
-)
+from dlrpoll.cli import common
 from dlrpoll.errors import ConfigError, DlrpollError
+
+#: the commands, in the order ``--help`` lists them: name → module under ``dlrpoll.cli``
+COMMANDS: dict[str, str] = {
+    "run": "run",
+    "poll": "poll",
+    "status": "status",
+    "check-config": "check_config",
+    "demo": "demo",
+    "sandbox": "sandbox",
+    "parse": "parse",
+    "reparse": "reparse",
+    "export": "export",
+    "quarantine": "quarantine",
+    "prune": "prune",
+    "init": "init",
+    "completion": "completion",
+    "snapshot": "snapshot_cmd",
+    "report": "report_cmd",
+    "profiles": "profiles_cmd",
+    "release": "release_cmd",
+}
 
 EPILOG = """\
 examples:
@@ -39,14 +57,35 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dlrpoll",
         description="Pull SMS delivery receipts over SOAP or POP3 into an SQLite file.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=common.RawHelp,
     )
     parser.add_argument("--version", action="version", version=f"dlrpoll {__version__}")
+    common.add_config_option(parser, top=True)
+    common.add_common_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (ops, parse_cmd, store_cmds, snapshot_cmd, report_cmd, profiles_cmd, release_cmd):
-        module.register(sub)
+    for module in COMMANDS.values():
+        importlib.import_module(f"dlrpoll.cli.{module}").register(sub)
     return parser
+
+
+def _error(args: argparse.Namespace, text: str, *, kind: str) -> None:
+    """``Error: …`` on stderr; under ``--log-format json`` a JSON log record instead, so log
+    shippers see configuration errors too."""
+    if getattr(args, "log_format", "text") == "json":
+        logging.getLogger("dlrpoll").error(text, extra={"error_kind": kind})
+    else:
+        print(f"Error: {text}", file=sys.stderr)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (captured in tests)
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,14 +98,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except ConfigError as exc:
         for problem in exc.problems:
-            print(f"Error: {problem}", file=sys.stderr)
+            _error(args, problem, kind="config")
         return 2
     except DlrpollError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        _error(args, str(exc), kind=type(exc).__name__)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`dlrpoll export | head`): stop quietly, as other tools do
+        _quiet_stdout()
+        return 141
     except Exception as exc:
         # a bug of ours: one line for the user, the traceback for the report
         logging.getLogger("dlrpoll").debug("internal error", exc_info=True)

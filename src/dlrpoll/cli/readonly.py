@@ -7,18 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dlrpoll.cli import common
 from dlrpoll.config import load_config
 from dlrpoll.store.database import Database
-
-
-def add_options(parser: argparse.ArgumentParser) -> None:
-    common.add_config_option(parser)
-    parser.add_argument(
-        "--database",
-        metavar="PATH|URL",
-        help="the SQLite file or database URL to read (default: [database] of the config)",
-    )
 
 
 def open_readonly(args: argparse.Namespace) -> Database:

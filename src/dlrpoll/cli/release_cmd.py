@@ -12,13 +12,10 @@ start, whoever ran it.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from typing import Any
 
 from dlrpoll.cli import common
 from dlrpoll.errors import DlrpollError
-from dlrpoll.poller import utcnow
-from dlrpoll.store import Lease, Store, reports
 
 EPILOG = """\
 examples:
@@ -27,48 +24,6 @@ examples:
 
 Exit status 0 when the lease was cleared or there was none, 1 when a live lease was left.
 """
-
-
-def lease_data(lease: Lease | None, now: datetime) -> dict[str, Any]:
-    """A source's lease for ``status --json``: who holds it, until when, in what state
-    (``free``, ``held``, ``expired``, ``gone``: see :meth:`Lease.state`), and the count of
-    refused poll attempts."""
-    if lease is None:
-        return {"lease": None, "skipped_attempts": 0}
-    holder = lease.holder
-    return {
-        "lease": None
-        if holder is None
-        else {
-            "holder": holder.name,
-            "until": reports.to_text(lease.until) if lease.until else None,
-            "state": lease.state(now),
-        },
-        "skipped_attempts": lease.skipped,
-    }
-
-
-def lease_line(row: dict[str, Any]) -> str | None:
-    """Who holds a source, for people; ``None`` when nobody does."""
-    lease = row.get("lease")
-    if not lease:
-        return None
-    until = _hms(lease["until"])
-    state = lease["state"]
-    if state == "held":
-        return f"being polled by {lease['holder']}, lease until {until} UTC"
-    if state == "gone":
-        return (
-            f"leased by {lease['holder']} until {until} UTC, but that process is gone: the "
-            f"next poll takes it over (or `dlrpoll release {row['source']}`)"
-        )
-    return f"lease of {lease['holder']} ran out at {until} UTC (its holder stopped renewing it)"
-
-
-def _hms(when: str | None) -> str:
-    """A stored time as ``YYYY-MM-DD HH:MM:SS`` (UTC), as ``status`` shows times."""
-    t = reports.to_time(when)
-    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if t else "never"
 
 
 def register(sub: Any) -> None:
@@ -91,6 +46,9 @@ def register(sub: Any) -> None:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
+    from dlrpoll.poller import utcnow
+    from dlrpoll.store import Store, reports
+
     config = common.config_from(args)
     name = config.settings.source(args.source).name  # an unknown name is a ConfigError
     with Store(config.database_url, busy_timeout=config.settings.database.busy_timeout) as store:

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dlrpoll.cli import common, readonly
-from dlrpoll.cli.store_cmds import parse_when
+from dlrpoll.cli import common
+from dlrpoll.cli.snapshot_cmd import add_readonly_options
 from dlrpoll.errors import DlrpollError
-from dlrpoll.store.report_data import report_data
 
 EPILOG = """\
 examples:
@@ -27,6 +26,10 @@ needs read access to the database and no secrets. Needs plotly (the report extra
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from dlrpoll.cli import readonly
+    from dlrpoll.export import parse_when
+    from dlrpoll.store.report_data import report_data
+
     out = common.Output(args.quiet)
     now = datetime.now(UTC)
     since = parse_when(args.since, now)
@@ -61,7 +64,7 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common.add_common_options(p)
-    readonly.add_options(p)
+    add_readonly_options(p)
     p.add_argument("--since", default="7d", metavar="WHEN", help="start (default: 7d)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file")
     p.add_argument("--title", default="dlrpoll report", help="the page's title")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dlrpoll.cli import common, readonly
-from dlrpoll.store.snapshot import snapshot
+from dlrpoll.cli import common
 
 EPILOG = """\
 examples:
@@ -22,6 +21,9 @@ written whole or not at all; an existing PATH is replaced only with --force.
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
+    from dlrpoll.cli import readonly
+    from dlrpoll.store.snapshot import snapshot
+
     out = common.Output(args.quiet)
     db = readonly.open_readonly(args)
     try:
@@ -30,6 +32,16 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         db.close()
     out.info(f"snapshot of {db.where} written to {dest} ({dest.stat().st_size / 2**20:.1f} MiB)")
     return 0
+
+
+def add_readonly_options(parser: argparse.ArgumentParser) -> None:
+    """``--config`` and ``--database``, for the commands that only read the database."""
+    common.add_config_option(parser)
+    parser.add_argument(
+        "--database",
+        metavar="PATH|URL",
+        help="the SQLite file or database URL to read (default: [database] of the config)",
+    )
 
 
 def register(sub: Any) -> None:
@@ -43,7 +55,7 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common.add_common_options(p)
-    readonly.add_options(p)
+    add_readonly_options(p)
     p.add_argument("path", metavar="PATH", help="the new SQLite file")
     p.add_argument("--force", action="store_true", help="replace PATH if it exists")
     p.set_defaults(handler=cmd_snapshot)

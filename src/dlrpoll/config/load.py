@@ -11,28 +11,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dlrpoll.config.paths import CONFIG_ENV, default_config_path
 from dlrpoll.config.secrets import Secret, resolve_secret, secret_settings
 from dlrpoll.config.settings import SOURCE_KINDS, LoadedConfig, Settings
 from dlrpoll.errors import ConfigError
 from dlrpoll.receipts import AUTO, BUILTIN_PROFILES, build_profiles
 
-CONFIG_ENV = "DLRPOLL_CONFIG"
-DEFAULT_CONFIG_NAME = "dlrpoll.toml"
 _KINDS_TEXT = " or ".join(f'"{k}"' for k in SOURCE_KINDS)
-
-
-def default_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """``--config``, then ``$DLRPOLL_CONFIG``, then ``./dlrpoll.toml``, then the user's dir."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env)
-    local = Path(DEFAULT_CONFIG_NAME)
-    if local.exists():
-        return local
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "dlrpoll" / "config.toml"
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
@@ -132,7 +117,7 @@ def load_config(
     except FileNotFoundError:
         raise ConfigError(
             f"{file}: no such config file; pass --config FILE, set {CONFIG_ENV}, "
-            f"or start from config.example.toml"
+            f"or write a commented one with `dlrpoll init FILE`"
         ) from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None

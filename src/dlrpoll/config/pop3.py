@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from dlrpoll.config.oauth import AuthConfig, check_sign_in
 from dlrpoll.config.secrets import SecretValue
 from dlrpoll.config.source_base import SourceBase
 from dlrpoll.config.values import Size
@@ -21,7 +22,9 @@ class Pop3SourceConfig(SourceBase):
     allow_plaintext: bool = False
     ca_file: str | None = None
     username: str
-    password: SecretValue
+    password: SecretValue | None = None
+    #: OAuth2 sign-in instead of ``password`` (see ``config/oauth.py``)
+    auth: AuthConfig | None = None
     delete: Literal["after-store", "never"] = "after-store"
     max_messages: int = Field(default=2000, ge=1)
     max_size: Size = 1024 * 1024
@@ -29,6 +32,7 @@ class Pop3SourceConfig(SourceBase):
 
     @model_validator(mode="after")
     def _plaintext_needs_consent(self) -> Pop3SourceConfig:
+        check_sign_in(self.password, self.auth)
         if self.tls == "none" and not self.allow_plaintext:
             raise ValueError(
                 'tls = "none" sends the password in clear; set allow_plaintext = true '

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import types
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,6 +75,16 @@ SecretValue = Annotated[SecretRef | str, SECRET]
 SecretKey = tuple[str, ...]
 
 
+def _marked(annotation: Any) -> bool:
+    """Whether a type is :data:`SecretValue`, alone or in a union (``SecretValue | None``,
+    whose marker pydantic leaves inside the union rather than in the field's metadata)."""
+    if typing.get_origin(annotation) is Annotated:
+        return any(m is SECRET for m in typing.get_args(annotation)[1:])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_marked(arg) for arg in typing.get_args(annotation))
+    return False
+
+
 def secret_settings(model: BaseModel, prefix: SecretKey = ()) -> Iterator[tuple[SecretKey, Any]]:
     """Every secret setting inside ``model``: its key path and its value as written."""
     for name, info in type(model).model_fields.items():
@@ -81,7 +92,8 @@ def secret_settings(model: BaseModel, prefix: SecretKey = ()) -> Iterator[tuple[
         key = (*prefix, name)
         if value is None:
             continue
-        if any(m is SECRET for m in info.metadata) or isinstance(value, SecretRef):
+        secret = any(m is SECRET for m in info.metadata) or _marked(info.annotation)
+        if secret or isinstance(value, SecretRef):
             yield key, value
         elif isinstance(value, BaseModel):
             yield from secret_settings(value, key)
@@ -136,6 +148,13 @@ def resolve_secret(value: SecretRef | str, where: str, path: Path | None) -> Sec
         file = path.parent / file
     try:
         text = file.read_text(encoding="utf-8")
+        mode = file.stat().st_mode
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read secret file {file}: {exc.strerror}") from exc
+    if mode & stat.S_IROTH:
+        # as for a literal in a world-readable config: every user of the host could read it
+        raise ConfigError(
+            f"{where}: secret file {file} is readable by every user (mode "
+            f"{stat.S_IMODE(mode):04o}); chmod o-rwx {file} (600, or 640 with a group)"
+        )
     return Secret(text.rstrip("\r\n"), f"file {file}")

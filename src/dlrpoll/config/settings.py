@@ -10,18 +10,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
+from dlrpoll.config.imap import ImapSourceConfig
 from dlrpoll.config.pop3 import Pop3SourceConfig
 from dlrpoll.config.secrets import Secret, SecretKey
 from dlrpoll.config.soap import SoapSourceConfig
 from dlrpoll.config.source_base import LeaseTtl, Model
-from dlrpoll.config.values import Duration
+from dlrpoll.config.values import Duration, parse_duration
 from dlrpoll.errors import ConfigError
 
 #: One entry per source kind; a new kind adds its settings class here and nowhere else in
 #: config (its secrets are found by type, see ``secrets.secret_settings``).
-AnySourceConfig = Pop3SourceConfig | SoapSourceConfig
+AnySourceConfig = Pop3SourceConfig | SoapSourceConfig | ImapSourceConfig
 SourceConfig = Annotated[AnySourceConfig, Field(discriminator="kind")]
 SOURCE_KINDS: tuple[str, ...] = tuple(
     typing.get_args(c.model_fields["kind"].annotation)[0] for c in typing.get_args(AnySourceConfig)
@@ -55,10 +56,39 @@ class ProfileConfig(Model):
     embedded: Any = None
 
 
+def _keep(value: object) -> float | None:
+    """A retention: a duration of at least a day, or ``"forever"`` (never pruned)."""
+    if isinstance(value, str) and value.strip().lower() == "forever":
+        return None
+    seconds = parse_duration(value)
+    if seconds < 86400:
+        raise ValueError(f"{value!r} is less than a day; write e.g. '90d', or 'forever'")
+    return seconds
+
+
+#: seconds, or None for "forever"
+Keep = Annotated[float | None, BeforeValidator(_keep)]
+
+
+class RetentionConfig(Model):
+    """``[retention]``: how long what dlrpoll no longer needs is kept; applied once a day by
+    the daemon and by ``dlrpoll prune``. Receipts are never pruned."""
+
+    #: raw bytes of items that were stored (or dismissed from quarantine); their journal
+    #: row, keys and reason stay, so dedupe still recognises a message left on a server
+    raw_payloads: Keep = 90 * 86400.0
+    #: poll_runs rows other than skipped ones (each source's latest run of each outcome
+    #: stays, so status and the metrics keep the last success)
+    poll_runs: Keep = 90 * 86400.0
+    #: skipped poll_runs rows (every cron run adds one per source not due)
+    skipped_polls: Keep = 7 * 86400.0
+
+
 class Settings(Model):
     """The whole configuration file."""
 
     database: DatabaseConfig = DatabaseConfig()
+    retention: RetentionConfig = RetentionConfig()
     profiles: dict[str, ProfileConfig] = Field(default_factory=dict)
     sources: list[SourceConfig] = Field(default_factory=list)
 

@@ -19,7 +19,8 @@ import logging
 import socketserver
 import threading
 from dataclasses import dataclass
-from types import TracebackType
+
+from dlrpoll.sandbox.server import SandboxServer
 
 log = logging.getLogger(__name__)
 
@@ -160,85 +161,60 @@ class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port: int, user: str, password: str) -> None:
-        self.mailbox = _Mailbox()
-        self.user = user
-        self.password = password
-        self.hold_at: int | None = None
-        self.held = threading.Event()
-        self.resumed = threading.Event()
-        super().__init__(("127.0.0.1", port), _Handler)
-
-    def maybe_hold(self, number: int) -> None:
-        if number == self.hold_at and not self.resumed.is_set():
-            self.held.set()
-            self.resumed.wait(60)
+    def __init__(self, owner: Pop3Sandbox) -> None:
+        self.mailbox = owner.mailbox
+        self.user = owner.user
+        self.password = owner.password
+        self.maybe_hold = owner.maybe_hold
+        super().__init__((owner.host, owner.port), _Handler)
 
 
-class Pop3Sandbox:
+class Pop3Sandbox(SandboxServer):
     """A POP3 mailbox served from a thread on 127.0.0.1; ``port=0`` picks a free port."""
 
+    label = "sandbox POP3 server"
+
     def __init__(self, *, user: str = "dlr", password: str = "sandbox", port: int = 0) -> None:
-        self._server = _Server(port, user, password)
-        self._thread: threading.Thread | None = None
+        super().__init__("127.0.0.1", port)
+        self.user = user
+        self.password = password
+        self.mailbox = _Mailbox()
+        self._hold_at: int | None = None
+        self._held = threading.Event()
+        self._resumed = threading.Event()
 
-    @property
-    def host(self) -> str:
-        return "127.0.0.1"
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
+    def make_server(self) -> _Server:
+        return _Server(self)
 
     def add(self, data: bytes, uid: str | None = None) -> str:
         """Put a message (RFC 5322 bytes) in the mailbox; returns its UIDL."""
-        return self._server.mailbox.add(data, uid)
+        return self.mailbox.add(data, uid)
 
     def hold_retr(self, number: int) -> threading.Event:
         """Make the answer to ``RETR number`` wait until :meth:`resume` (a poll frozen
         mid-fetch, for shutdown tests); returns an event set when the hold begins."""
-        self._server.hold_at = number
-        self._server.held.clear()
-        self._server.resumed.clear()
-        return self._server.held
+        self._hold_at = number
+        self._held.clear()
+        self._resumed.clear()
+        return self._held
+
+    def maybe_hold(self, number: int) -> None:
+        if number == self._hold_at and not self._resumed.is_set():
+            self._held.set()
+            self._resumed.wait(60)
 
     def resume(self) -> None:
         """Let a held ``RETR`` answer."""
-        self._server.resumed.set()
+        self._resumed.set()
+
+    release = resume
 
     def uids(self) -> list[str]:
         """The UIDLs of the messages in the mailbox."""
-        with self._server.mailbox.lock:
-            return [m.uid for m in self._server.mailbox.messages]
+        with self.mailbox.lock:
+            return [m.uid for m in self.mailbox.messages]
 
     def count(self) -> int:
         """Messages in the mailbox (deletions count after the session's ``QUIT``)."""
-        with self._server.mailbox.lock:
-            return len(self._server.mailbox.messages)
-
-    def start(self) -> Pop3Sandbox:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="pop3-sandbox", daemon=True
-        )
-        self._thread.start()
-        log.debug("sandbox POP3 server on 127.0.0.1:%d", self.port)
-        return self
-
-    def stop(self) -> None:
-        self._server.resumed.set()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> Pop3Sandbox:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        with self.mailbox.lock:
+            return len(self.mailbox.messages)

@@ -27,26 +27,40 @@ import threading
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib import resources
-from types import TracebackType
+from typing import Any
 from xml.sax.saxutils import escape
 
-from dlrpoll.sandbox.soap_wire import (
+from dlrpoll.sandbox.server import SandboxServer
+from dlrpoll.sandbox.soap_xml import (
+    BOMB,
+    ENVELOPE,
     FAULT,
     NAMESPACE,
     SOAP_ENV,
-    InboxHandler,
+    XXE,
     Injected,
-    Injection,
     Message,
+    parse_request,
     render,
 )
+
+__all__ = ["MAX_PER_CALL", "NAMESPACE", "SOAP_ENV", "Injected", "SoapInbox", "smpp_receipts"]
 
 log = logging.getLogger(__name__)
 
 #: The provider returns at most this many messages per ``GetNewInboxMessages`` call.
 MAX_PER_CALL = 300
 _WSDL_PLACEHOLDER = "http://localhost/SMS.asmx"
+
+
+@dataclass
+class _Injection:
+    kind: Injected
+    operation: str | None
+    size: int
+    body: bytes = b""
 
 
 def smpp_receipts(count: int, *, start: int = 0, stat: str = "DELIVRD") -> list[str]:
@@ -58,11 +72,14 @@ def smpp_receipts(count: int, *, start: int = 0, stat: str = "DELIVRD") -> list[
     ]
 
 
-class SoapInbox:
+class SoapInbox(SandboxServer):
     """A provider-like SOAP inbox on ``host``:``port`` (0 picks a free port).
 
-    Use as a context manager, or call :meth:`start` and :meth:`stop`. Thread-safe.
+    Use as a context manager, or call :meth:`start` and :meth:`stop` (stalled calls are let
+    go; their connections close unanswered). Thread-safe.
     """
+
+    label = "sandbox SOAP inbox"
 
     def __init__(
         self,
@@ -74,10 +91,9 @@ class SoapInbox:
         max_per_call: int = MAX_PER_CALL,
         stall_seconds: float = 60.0,
     ) -> None:
+        super().__init__(host, port)
         self.token = token
         self.signature = signature
-        self.host = host
-        self.port = port
         self.max_per_call = max_per_call
         self.stall_seconds = stall_seconds
         #: when set, ``SetMessageReadFlag`` answers true but marks nothing (a broken server)
@@ -86,7 +102,7 @@ class SoapInbox:
         self._changed = threading.Condition(self._lock)
         self._unread: OrderedDict[str, Message] = OrderedDict()
         self._read: dict[str, Message] = {}
-        self._injections: deque[Injection] = deque()
+        self._injections: deque[_Injection] = deque()
         self._release = threading.Event()
         self._epoch = int(time.time() * 1000)
         self._seq = 0
@@ -99,55 +115,20 @@ class SoapInbox:
         self.responses = 0
         #: the message ids each ``GetNewInboxMessages`` call returned (and marked read)
         self.fetch_log: list[list[str]] = []
-        self._server: http.server.ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._wsdl_template = (
             resources.files("dlrpoll.sandbox").joinpath("sms.wsdl").read_text(encoding="utf-8")
         )
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> SoapInbox:
-        """Bind and serve in a background thread; returns ``self``."""
+    def make_server(self) -> http.server.ThreadingHTTPServer:
         inbox = self
 
-        class Handler(InboxHandler):
+        class Handler(_Handler):
             owner = inbox
 
         server = http.server.ThreadingHTTPServer((self.host, self.port), Handler)
         server.daemon_threads = True
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # stop() returns within this
-            name=f"soap-inbox:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        log.info("sandbox SOAP inbox listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; stalled calls are let go (their connections close unanswered)."""
-        self.release()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def __enter__(self) -> SoapInbox:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return server
 
     @property
     def url(self) -> str:
@@ -218,7 +199,7 @@ class SoapInbox:
         """
         with self._lock:
             for _ in range(times):
-                self._injections.append(Injection(Injected(kind), operation, size, body))
+                self._injections.append(_Injection(Injected(kind), operation, size, body))
 
     def release(self) -> None:
         """Let stalled calls go: their connections close without an answer. Later stalls
@@ -238,14 +219,14 @@ class SoapInbox:
             return self._changed.wait_for(lambda: self.responses >= count, timeout)
 
     # -- the service -----------------------------------------------------------------------
-    def _take_injection(self, operation: str) -> Injection | None:
+    def _take_injection(self, operation: str) -> _Injection | None:
         for inj in self._injections:
             if inj.operation is None or inj.operation == operation:
                 self._injections.remove(inj)
                 return inj
         return None
 
-    def _call(self, operation: str, params: dict[str, str]) -> tuple[int, str, Injection | None]:
+    def _call(self, operation: str, params: dict[str, str]) -> tuple[int, str, _Injection | None]:
         """Carry out one call: (HTTP status, SOAP body content, injection to apply)."""
         with self._changed:
             self.requests += 1
@@ -303,4 +284,101 @@ class SoapInbox:
             return 500, FAULT.format(code="Client", text=text), injection
 
 
-__all__ = ["MAX_PER_CALL", "NAMESPACE", "SOAP_ENV", "Injected", "SoapInbox", "smpp_receipts"]
+class _Handler(http.server.BaseHTTPRequestHandler):
+    owner: SoapInbox
+    protocol_version = "HTTP/1.1"
+    server_version = "dlrpoll-sandbox/1"
+    # headers and body go out in two writes; with Nagle on, the body waits for the client's
+    # delayed ACK (about 40 ms a call on loopback)
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("sandbox %s: " + format, self.address_string(), *args)  # noqa: G003
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionError:
+            # the client gave up (a timeout, a size cap): nothing to answer
+            log.debug("sandbox: client %s went away", self.address_string())
+
+    def _send(
+        self, status: int, body: bytes, content_type: str = "text/xml; charset=utf-8"
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        if self.path.lower().endswith("?wsdl"):
+            with self.owner._lock:
+                self.owner.wsdl_requests += 1
+            self._send(200, self.owner.wsdl.encode("utf-8"))
+        else:
+            self._send(404, b"not found: ask for ?wsdl", "text/plain")
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        length = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(length)
+        try:
+            operation, params = parse_request(data)
+        except ValueError:
+            fault = ENVELOPE.format(body=FAULT.format(code="Client", text="Malformed request"))
+            self._send(500, fault.encode())
+            return
+        status, content, injection = self.owner._call(operation, params)
+        body = ENVELOPE.format(body=content).encode("utf-8")
+        if injection is None:
+            self._send(status, body)
+            with self.owner._changed:
+                self.owner.responses += 1
+                self.owner._changed.notify_all()
+        else:
+            self._misbehave(injection, content, body)
+
+    def _misbehave(self, inj: _Injection, content: str, body: bytes) -> None:
+        kind = inj.kind
+        if kind is Injected.HTTP_500:
+            self._send(500, b"<html><body>Internal Server Error</body></html>", "text/html")
+        elif kind is Injected.NON_XML:
+            self._send(200, b"Service temporarily unavailable, please try later\n")
+        elif kind is Injected.TRUNCATED:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        elif kind is Injected.TRUNCATED_XML:
+            self._send(200, body[: len(body) // 2])
+        elif kind is Injected.STALL:
+            with self.owner._lock:
+                event = self.owner._release
+            event.wait(self.owner.stall_seconds)
+            self.close_connection = True
+        elif kind is Injected.BOMB:
+            hostile = BOMB + ENVELOPE.format(body=content).split("?>", 1)[1]
+            self._send(200, hostile.replace("<data>", "<data>&lol9;", 1).encode())
+        elif kind is Injected.EXTERNAL_ENTITY:
+            hostile = XXE + ENVELOPE.format(body=content).split("?>", 1)[1]
+            self._send(200, hostile.replace("<data>", "<data>&xxe;", 1).encode())
+        elif kind is Injected.HUGE:
+            # streamed in blocks, so a 100 MB response costs the sandbox no memory
+            head, tail = body.split(b"</soap:Body>", 1)
+            head, tail = head + b"<!--", b"--></soap:Body>" + tail
+            pad = max(0, inj.size - len(body) - 7)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(head) + pad + len(tail)))
+            self.end_headers()
+            self.wfile.write(head)
+            block = b"x" * 65536
+            while pad > 0:
+                n = self.wfile.write(block[: min(pad, len(block))])
+                pad -= n
+            self.wfile.write(tail)
+        elif kind is Injected.RAW:
+            self._send(200, inj.body)

@@ -24,6 +24,7 @@ class SourceFactory(Protocol):
 
 #: ``kind`` → the module whose ``from_config`` makes a source of that kind.
 KINDS: dict[str, str] = {
+    "imap": "dlrpoll.sources.imap",
     "pop3": "dlrpoll.sources.pop3",
     "soap": "dlrpoll.sources.soap",
 }

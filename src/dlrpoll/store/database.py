@@ -23,6 +23,7 @@ from dlrpoll.errors import DlrpollError, StorageFullError, StoreError
 from dlrpoll.store import migrations
 from dlrpoll.store.bulk import insert_ignore
 from dlrpoll.store.engine import DURABLE, RELAXED, WRITE_OPTION, describe, make_engine, map_error
+from dlrpoll.store.readonly import read_only_engine
 
 
 class Database:
@@ -37,7 +38,13 @@ class Database:
         self.url = url
         self.busy_timeout = busy_timeout
         self.readonly = readonly
-        self.engine = make_engine(url, busy_timeout=busy_timeout, readonly=readonly)
+        # a read-only SQLite file is opened the way a reporting user can (see readonly.py:
+        # immutable when its -shm cannot be created), never created
+        self.engine = (
+            read_only_engine(url, busy_timeout=busy_timeout)
+            if readonly and url.startswith("sqlite")
+            else make_engine(url, busy_timeout=busy_timeout, readonly=readonly)
+        )
         #: how messages name the database: the file, or the URL without password
         self.where = describe(self.engine.url)
         #: SQLite: the fast path of :mod:`~dlrpoll.store.bulk`, and serialized writers

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy import Connection, inspect, text
+from sqlalchemy.schema import CreateColumn
 from sqlmodel import SQLModel
 
 from dlrpoll.errors import SchemaTooNewError, StoreError
@@ -27,12 +28,26 @@ from dlrpoll.store import migrate_v2, migrate_v3, tables
 log = logging.getLogger(__name__)
 
 #: The schema this dlrpoll writes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+
+
+def add_operator_columns(conn: Connection) -> None:
+    """Version 4 (issue 16): ``raw_messages.dismissed_at`` (``dlrpoll quarantine dismiss``)
+    and ``raw_messages.pruned_at`` (``[retention] raw_payloads``), nullable timestamps,
+    declared as a new file declares them; existing rows stay undismissed and unpruned.
+    A file coming from version 1 has them already: version 2 rebuilds ``raw_messages`` from
+    the current definition."""
+    have = set(conn.execute(text("SELECT * FROM raw_messages WHERE 1 = 0")).keys())
+    for name in ("dismissed_at", "pruned_at"):
+        if name in have:
+            continue
+        spec = CreateColumn(tables.raw_messages.c[name]).compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE raw_messages ADD COLUMN {spec}")
 
 
 def _leases(conn: Connection) -> None:
-    """4: ``source_state`` records the lease's holder process and the refused attempts
-    (version 2's SQLite rebuild may have made them already)."""
+    """Version 5 (issue 15): ``source_state`` records the lease's holder process and the
+    refused attempts (version 2's SQLite rebuild may have made them already)."""
     log.info("adding the lease holder and refused attempts to source_state")
     migrate_v3.add_missing_columns(conn, tables.source_state)
 
@@ -41,7 +56,8 @@ def _leases(conn: Connection) -> None:
 STEPS: dict[int, Callable[[Connection], None]] = {
     2: migrate_v2.upgrade,
     3: migrate_v3.upgrade,
-    4: _leases,
+    4: add_operator_columns,
+    5: _leases,
 }
 
 #: Where databases other than SQLite keep the version (they have no ``user_version``).
@@ -77,6 +93,20 @@ def too_new(where: str, version: int) -> SchemaTooNewError:
         f"{where}: the database is at schema version {version}, written by a newer dlrpoll; "
         f"this dlrpoll reads versions up to {SCHEMA_VERSION}. Upgrade dlrpoll (the file was "
         f"left unchanged)"
+    )
+
+
+def needs_upgrade(where: str, version: int) -> StoreError:
+    """For a read-only command that finds an older (or no) schema: it may not migrate."""
+    if version == 0:
+        return StoreError(
+            f"{where}: not a dlrpoll database yet (no schema); a read-only command never "
+            f"creates one: run `dlrpoll poll` once as the poller's user"
+        )
+    return StoreError(
+        f"{where}: the database is at schema version {version} and this dlrpoll reads "
+        f"{SCHEMA_VERSION}; a read-only command never migrates it: the poller upgrades it at "
+        f"its next start (or run `dlrpoll poll` once as the poller's user)"
     )
 
 

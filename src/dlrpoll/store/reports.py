@@ -99,7 +99,7 @@ JOIN (SELECT source, max(id) AS id FROM poll_runs WHERE outcome <> 'skipped' GRO
 """
 
 LAST_SUCCESS_SQL = """
-SELECT source, max(started_at) FROM poll_runs WHERE outcome = 'ok' GROUP BY source
+SELECT source, max(started_at) FROM poll_runs WHERE outcome IN ('ok', 'partial') GROUP BY source
 """
 
 POLL_COUNTS_SQL = "SELECT source, outcome, count(*) FROM poll_runs GROUP BY source, outcome"
@@ -117,9 +117,11 @@ RECEIPTS_BY_STATE_SQL = "SELECT state, count(*) FROM receipts GROUP BY state"
 
 MESSAGES_BY_STATE_SQL = "SELECT state, count(*) FROM message_status GROUP BY state"
 
-#: quarantined raw messages (``dlrpoll reparse`` retries them after a profile is fixed)
+#: quarantined raw messages (``dlrpoll reparse`` retries them after a profile is fixed) that
+#: no operator has dismissed (``dlrpoll quarantine dismiss``)
 QUARANTINED_SQL = """
-SELECT source, count(*) FROM raw_messages WHERE parse_error IS NOT NULL GROUP BY source
+SELECT source, count(*) FROM raw_messages
+WHERE parse_error IS NOT NULL AND dismissed_at IS NULL GROUP BY source
 """
 
 
@@ -197,3 +199,21 @@ def message_sample(db: Database, limit: int = 5) -> list[dict[str, object]]:
     with db.reader() as conn:
         rows = _rows(conn, MESSAGE_SAMPLE_SQL, limit=limit)
     return [dict(zip(cols, row, strict=True)) for row in rows]
+
+
+#: who holds each source's claim now, and until when (``dlrpoll status``)
+CLAIMS_SQL = """
+SELECT source, claimed_by, claimed_until FROM source_state WHERE claimed_by IS NOT NULL
+"""
+
+
+def claims(db: Database, now: datetime) -> dict[str, tuple[str, datetime]]:
+    """Claims still in force at ``now``: source → (owner, until)."""
+    out: dict[str, tuple[str, datetime]] = {}
+    with db.reader() as conn:
+        rows = _rows(conn, CLAIMS_SQL)
+    for name, owner, until in rows:
+        when = to_time(until)
+        if when is not None and when > now:
+            out[str(name)] = (str(owner), when)
+    return out

@@ -154,8 +154,12 @@ class Store(Database):
         return self._journal.items(rm.c.receipts.is_(None) & rm.c.parse_error.is_(None), source)
 
     def quarantined(self, source: str | None = None) -> Iterator[tuple[int, str, RawItem]]:
-        """Quarantined rows, for ``reparse``; each item carries its ``parse_error``."""
-        return self._journal.items(raw_messages.c.parse_error.is_not(None), source)
+        """Quarantined rows no operator dismissed, for ``reparse``; each item carries its
+        ``parse_error``."""
+        rm = raw_messages
+        return self._journal.items(
+            rm.c.parse_error.is_not(None) & rm.c.dismissed_at.is_(None), source
+        )
 
     # -- receipts --------------------------------------------------------------------------
     def store_parsed(

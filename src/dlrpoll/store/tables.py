@@ -80,6 +80,12 @@ class RawMessage(SQLModel, table=True):
     #: how many receipts it yielded; NULL until parsed (NULL and no parse_error: unprocessed)
     receipts: int | None = None
     parsed_at: str | None = Field(default=None, sa_type=Timestamp)
+    #: when an operator dismissed this quarantined item (``dlrpoll quarantine dismiss``): it
+    #: stays in the journal but no longer counts as waiting; NULL otherwise
+    dismissed_at: str | None = Field(default=None, sa_type=Timestamp)
+    #: when ``[retention] raw_payloads`` dropped the payload (now empty); the row, its keys
+    #: (``remote_id``, ``sha256``) and its outcome stay, so dedupe still works; NULL otherwise
+    pruned_at: str | None = Field(default=None, sa_type=Timestamp)
 
 
 class PollRunRow(SQLModel, table=True):

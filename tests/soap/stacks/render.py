@@ -1,9 +1,13 @@
 """How the reproduced stacks write their answers: the SOAP body content for each operation,
-the envelope (1.1 or 1.2), and the framing on the wire (charsets, BOM, UTF-16, gzip, MTOM)."""
+the envelope (1.1 or 1.2), and the framing on the wire (charsets, BOM, UTF-16, gzip,
+deflate, MTOM), and compression bombs: a small gzip or deflate body that inflates to far
+more than any sane response."""
 
 from __future__ import annotations
 
 import gzip
+import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
@@ -110,8 +114,22 @@ def qualified_fault(*, soap12: bool) -> str:
 
 
 DECL = '<?xml version="1.0" encoding="{enc}"?>'
+#: framing → (the charset the HTTP Content-Type says, the one the XML declaration says and
+#: the body is in). Only the declaration reads the first two as XML; the third reads as XML
+#: both ways, differently, for any text that is not ASCII.
+CHARSET_CONFLICTS = {
+    "us-ascii-header": ("us-ascii", "utf-8"),
+    "utf-8-header-latin-1-body": ("utf-8", "iso-8859-1"),
+    "latin-1-header-utf-8-body": ("ISO-8859-1", "utf-8"),
+}
 #: framing name → what it does to the envelope on the wire
-FRAMINGS = ("plain", "header-charset", "bom", "utf-16", "blank-lines", "gzip", "chunked", "mtom")
+FRAMINGS = (
+    "plain", "header-charset", "bom", "utf-16", "blank-lines", "gzip", "deflate", "chunked",
+    "mtom", "gzip-bomb", "deflate-bomb", *CHARSET_CONFLICTS,
+)  # fmt: skip
+#: how far a ``*-bomb`` framing's body inflates: blank space inside the Body, after the items
+BOMB_MIB = 64
+_MIB = 1 << 20
 
 
 def frame(
@@ -128,6 +146,10 @@ def frame(
         return Response(
             status, xml.encode("latin-1"), {"Content-Type": f"{ctype}; charset=ISO-8859-1"}
         )
+    if framing in CHARSET_CONFLICTS:  # the Content-Type's charset and the declaration differ
+        said, declared = CHARSET_CONFLICTS[framing]
+        data = (DECL.format(enc=declared) + xml).encode(declared)
+        return Response(status, data, {"Content-Type": f"{ctype}; charset={said}"})
     if framing == "bom":
         data = b"\xef\xbb\xbf" + (DECL.format(enc="utf-8") + xml).encode()
         return Response(status, data, {"Content-Type": ctype})
@@ -140,6 +162,13 @@ def frame(
         return Response(status, b"\r\n\n  \r\n" + plain, headers)
     if framing == "gzip":
         return Response(status, gzip.compress(plain), {**headers, "Content-Encoding": "gzip"})
+    if framing == "deflate":  # RFC 9110's "deflate": the zlib format (RFC 1950)
+        return Response(status, zlib.compress(plain), {**headers, "Content-Encoding": "deflate"})
+    if framing.endswith("-bomb"):
+        encoding = framing.removesuffix("-bomb")
+        head, sep, tail = plain.partition(b"</soapenv:Body>")
+        body = bomb(head, sep + tail, BOMB_MIB, gzip_format=encoding == "gzip")
+        return Response(status, body, {**headers, "Content-Encoding": encoding})
     if framing == "chunked":
         return Response(status, plain, headers, chunked=97)
     if framing == "mtom":
@@ -171,3 +200,25 @@ def _mtom(root: bytes, status: int, attachments: Sequence[Message], soap12: bool
         f'start="<root.message@example.test>"; start-info="{start_info}"'
     )
     return Response(status, body, {"Content-Type": ctype})
+
+
+def bomb(head: bytes, tail: bytes, mib: int, *, gzip_format: bool) -> bytes:
+    """``head``, ``mib`` MiB of spaces, ``tail``: compressed as gzip (RFC 1952) or zlib
+    (RFC 1950) in a few hundred kilobytes, without ever holding the spaces but once. After a
+    full flush a deflate stream starts afresh, so one flushed MiB of spaces is the same bytes
+    every time and is repeated rather than compressed ``mib`` times."""
+    block = b" " * _MIB
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    first = deflate.compress(head) + deflate.flush(zlib.Z_FULL_FLUSH)
+    spaces = deflate.compress(block) + deflate.flush(zlib.Z_FULL_FLUSH)
+    last = deflate.compress(tail) + deflate.flush()
+    stream = first + spaces * mib + last
+    check = zlib.crc32 if gzip_format else zlib.adler32
+    value = check(head, 0 if gzip_format else 1)
+    for _ in range(mib):
+        value = check(block, value)
+    value = check(tail, value)
+    if gzip_format:
+        size = (len(head) + mib * _MIB + len(tail)) & 0xFFFFFFFF
+        return b"\x1f\x8b\x08\0\0\0\0\0\x02\xff" + stream + struct.pack("<II", value, size)
+    return b"\x78\xda" + stream + struct.pack(">I", value)

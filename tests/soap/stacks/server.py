@@ -45,6 +45,7 @@ class Flavour:
     redirect: int | None = None  # the WSDL's address answers this redirect to the service
     redirect_host: str = "127.0.0.1"
     faults: int = 0  # so many first calls answer a namespace-qualified fault
+    wsdl_bomb: bool = False  # the WSDL comes gzip-compressed, inflating to BOMB_MIB MiB
 
 
 class Stack:
@@ -112,6 +113,9 @@ class Stack:
             doc = self.documents().get("?" + query.lower() if query else "")
             if path != "/svc" or doc is None:
                 return Response(404, b"not found", {"Content-Type": "text/plain"})
+            if self.flavour.wsdl_bomb:
+                data = render.bomb(doc.encode(), b"", render.BOMB_MIB, gzip_format=True)
+                return Response(200, data, {"Content-Encoding": "gzip"})
             return Response(200, doc.encode())
         if path == "/old" and self.flavour.redirect:
             target = self.canned.url("/svc").replace("127.0.0.1", self.flavour.redirect_host)

@@ -9,6 +9,7 @@ a third-party exception.
 from __future__ import annotations
 
 import poplib
+import re
 import socket
 import ssl
 
@@ -41,7 +42,10 @@ def human_size(n: int) -> str:
 
 def text_of(exc: BaseException) -> str:
     """A server's answer or a library message, for an error message (no secrets in it:
-    poplib carries only the server's reply)."""
+    poplib carries only the server's reply). An OSError is its words, never a bare errno
+    such as ``(111)``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     arg = exc.args[0] if exc.args else exc
     if isinstance(arg, bytes):
         return arg.decode("utf-8", "replace").strip()
@@ -94,17 +98,40 @@ def map_error(source: str, what: str, exc: BaseException, timeout: float) -> Sou
 
 def login_error(source: str, what: str, exc: poplib.error_proto, origin: str) -> SourceError:
     """Our error for a ``USER``/``PASS`` answer that was not ``+OK``; ``origin`` says where
-    the password came from (never the password itself)."""
+    the password came from (never the password itself).
+
+    A locked or busy mailbox is temporary (retried), whether the server says so with a
+    response code (``[IN-USE]``, RFC 2449) or only in words (hMailServer's ``-ERR Your
+    mailbox is already locked``); a refusal is quoted as the server wrote it."""
     answer = text_of(exc)
     raw = exc.args[0] if exc.args else b""
-    if not (isinstance(raw, bytes) and raw.startswith(b"-ERR")):
+    if not isinstance(raw, bytes) or not raw.startswith((b"-ERR", b"+")):
         # poplib's own "-ERR EOF" (a str: the connection closed) or a garbled line:
         # the network failed, the server never said no
         return SourceConnectError(source, f"{what}: the connection broke during login ({answer!r})")
-    if any(code.decode() in answer for code in TEMPORARY_CODES):
-        return SourceConnectError(source, f"{what}: the server is busy ({answer}); will retry")
+    if any(code in raw for code in TEMPORARY_CODES) or _LOCKED.search(answer):
+        return SourceConnectError(
+            source,
+            f"{what}: the mailbox is busy or locked (the server said {answer!r}); will retry",
+        )
+    if raw.startswith(b"-ERR"):
+        return SourceAuthError(
+            source,
+            f"{what}: the server refused the credentials ({answer}); check username "
+            f"and the password (from {origin})",
+        )
     return SourceAuthError(
         source,
-        f"{what}: the server refused the credentials ({answer}); check username "
-        f"and the password (from {origin})",
+        f"{what}: the server did not accept the login; it answered {answer!r} where "
+        "+OK was due; check username and the password (from "
+        f"{origin}), and the server's log",
     )
+
+
+#: Words of a server that holds the mailbox for another session (no response code).
+_LOCKED = re.compile(
+    r"\b(?:mail\s*box|mail\s*drop|inbox|folder)\b.{0,40}\block(?:ed)?\b"
+    r"|\block(?:ed)?\b.{0,40}\b(?:mail\s*box|mail\s*drop|inbox|folder|session)\b"
+    r"|\balready\s+locked\b|\bin\s+use\b",
+    re.IGNORECASE,
+)

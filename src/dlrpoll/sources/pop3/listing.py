@@ -1,31 +1,49 @@
-"""What is in the mailbox: ``LIST`` and ``UIDL``, and the fallbacks when UIDLs are missing
-or shared.
+"""What is in the mailbox (``LIST``, ``UIDL``), and the keys messages are journaled under.
 
-Every message gets a stable key, the ``remote_id`` it is journaled under: its UIDL, or for
-a server without ``UIDL`` a hash of its headers (``TOP n 0``). Messages sharing a UIDL (a
-broken server) get the same treatment, with the UIDL as prefix, so two messages never
-share a key and one is never deleted as "already journaled" for the other.
+A message's key is its ``remote_id`` in the journal, and the only thing that lets a message
+be deleted without being downloaded again (it is "already journaled"). So a key must never
+stand for two different messages:
+
+- a UIDL that is RFC 1939's (1 to 70 characters from ``0x21`` to ``0x7E``) and given to no
+  other message of the mailbox is the key itself;
+- a UIDL with other bytes (a broken server) is kept whole, percent-encoded:
+  ``uidl <encoded>``; two different byte strings never give the same key;
+- a message without a UIDL (no ``UIDL`` command, or a message the answer leaves out), or
+  whose UIDL is shared with another message, is keyed by its whole content once it is
+  downloaded: ``sha256 <hex of its bytes>``. Two such messages are one only when their
+  bytes are equal;
+- the record of a message left on the server for being over ``max_size`` is keyed
+  ``<key> over max_size <bytes>``, never its message's key: a record does not make the
+  message look journaled, and raising ``max_size`` changes the key, so the message is
+  downloaded again (and journaled whole if it now fits).
+
+The forms cannot collide: an RFC 1939 UIDL holds no space, ``uidl``/``sha256`` keys hold
+exactly one, record keys end in `` over max_size N``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import quote
 
 from dlrpoll.errors import SourceProtocolError
 from dlrpoll.sources.pop3.wire import Response
+
+__all__ = ["Conn", "Entry", "content_key", "record_key", "scan", "uid_key"]
 
 log = logging.getLogger(__name__)
 
 #: Sources already told (in this process) that their server has no UIDL.
 _warned_no_uidl: set[str] = set()
+#: Bytes of an RFC 1939 UIDL, kept as they are (``%`` too: the encoded form has a prefix).
+_UID_SAFE = bytes(range(0x21, 0x7F))
 
 
 class Conn(Protocol):
-    """What listing needs of a session: its name and two ways to exchange commands."""
+    """What listing needs of a session: its name and one listing exchange."""
 
     name: str
 
@@ -33,32 +51,37 @@ class Conn(Protocol):
         """One multi-line listing command (``LIST``, ``UIDL``), answered in full."""
         ...
 
-    def run(self, commands: Sequence[bytes], what: str, *, multiline: bool) -> list[Response]:
-        """Several commands (pipelined when allowed), every answer read."""
-        ...
-
 
 @dataclass(slots=True)
 class Entry:
-    """One message: its number in this session, its LIST size and its key (``None``
-    until :func:`header_keys` gives it one)."""
+    """One message: its number in this session, its LIST size (an estimate on some
+    servers: never used to decide anything), and its key, or ``None`` when it is keyed by
+    its content once downloaded."""
 
     num: int
     size: int
     key: str | None
 
 
-@dataclass
-class Listing:
-    """The mailbox as listed: its entries in order, and for messages whose UIDL is shared
-    with others, that UIDL (the prefix of their header-hash keys)."""
-
-    entries: list[Entry]
-    dup_prefix: dict[int, str] = field(default_factory=dict)
+def uid_key(uid: bytes) -> str:
+    """The key of a message with a UIDL of its own (see the module docstring)."""
+    if 0 < len(uid) and not uid.translate(None, _UID_SAFE):
+        return uid.decode("ascii")
+    return "uidl " + quote(uid, safe="")
 
 
-def scan(conn: Conn) -> Listing:
-    """Every message's number, size and UIDL (``None`` when it needs a header key)."""
+def content_key(payload: bytes) -> str:
+    """The key of a message without a UIDL of its own: its bytes' SHA-256."""
+    return "sha256 " + hashlib.sha256(payload).hexdigest()
+
+
+def record_key(key: str, max_size: int) -> str:
+    """The key of the record of a message left on the server for being over ``max_size``."""
+    return f"{key} over max_size {max_size}"
+
+
+def scan(conn: Conn) -> list[Entry]:
+    """Every message's number, LIST size and UIDL key (``None``: keyed by content)."""
     resp = conn.listing(b"LIST")
     if not resp.ok:
         raise SourceProtocolError(conn.name, f"LIST refused: {resp.status!r}")
@@ -72,63 +95,49 @@ def scan(conn: Conn) -> Listing:
             conn.name, f"LIST answer unreadable at line {line[:80]!r}"
         ) from exc
     if not entries:
-        return Listing([])
+        return []
     resp = conn.listing(b"UIDL")
     if not resp.ok:
         if conn.name not in _warned_no_uidl:
             _warned_no_uidl.add(conn.name)
             log.warning(
-                "source %s: the server does not support UIDL (%s); messages are keyed by "
-                "a hash of their headers instead (one TOP per message and poll)",
+                "source %s: the server does not support UIDL (%s); every message is "
+                "downloaded at every poll and recognised by its content",
                 conn.name,
                 resp.status.decode("utf-8", "replace"),
             )
-        return Listing(list(entries.values()))
+        return list(entries.values())
     # a set, not a dict of lists: a mailbox of 100,000 messages stays a few MB
     seen: set[str] = set()
     shared: set[str] = set()
     for line in resp.body.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].isdigit() and int(parts[0]) in entries:
-            uid = parts[1].decode("ascii", "replace")
-            entries[int(parts[0])].key = uid
-            if uid in seen:
-                shared.add(uid)
-            seen.add(uid)
+        parts = line.split(None, 1)
+        if len(parts) == 2 and parts[0].isdigit() and int(parts[0]) in entries:
+            # the whole rest of the line: a broken server's UIDL may hold spaces
+            key = uid_key(parts[1].strip())
+            entries[int(parts[0])].key = key
+            if key in seen:
+                shared.add(key)
+            seen.add(key)
     del seen
-    listing = Listing(list(entries.values()))
+    missing = sum(1 for e in entries.values() if e.key is None)
     if shared:
-        listing.dup_prefix = {
-            e.num: e.key for e in entries.values() if e.key is not None and e.key in shared
-        }
-        for num in listing.dup_prefix:
-            entries[num].key = None  # re-keyed by header_keys, with the UIDL as prefix
-        example = next(iter(shared))
+        dups = [e for e in entries.values() if e.key in shared]
+        for entry in dups:
+            entry.key = None  # keyed by content once downloaded
         log.warning(
-            "source %s: the server gives %d UIDL(s) to more than one message (e.g. %s for "
-            "messages %s); those are keyed by UIDL and a hash of their headers",
+            "source %s: the server gives %d UIDL(s) to more than one message (e.g. messages "
+            "%s); those %d messages are downloaded at every poll and recognised by content",
             conn.name,
             len(shared),
-            example,
-            [n for n, uid in listing.dup_prefix.items() if uid == example][:5],
+            [e.num for e in dups[:5]],
+            len(dups),
         )
-    return listing
-
-
-def header_keys(conn: Conn, window: Sequence[Entry], dup_prefix: dict[int, str]) -> None:
-    """Give entries without a usable UIDL a stable key: a hash of ``TOP n 0``."""
-    missing = [e for e in window if e.key is None]
-    if not missing:
-        return
-    answers = conn.run([b"TOP %d 0" % e.num for e in missing], "TOP", multiline=True)
-    for entry, resp in zip(missing, answers, strict=True):
-        if not resp.ok:
-            raise SourceProtocolError(
-                conn.name,
-                f"message {entry.num} has no usable UIDL and TOP was refused "
-                f"({resp.status!r}); dlrpoll cannot track it safely, so nothing more is "
-                "fetched; ask the provider for a server with UIDL",
-            )
-        digest = hashlib.sha256(resp.body).hexdigest()[:32]
-        uid = dup_prefix.get(entry.num)
-        entry.key = f"{uid}#{digest}" if uid else f"hdr:{digest}"
+    if missing:
+        log.warning(
+            "source %s: the UIDL answer leaves out %d message(s); they are downloaded and "
+            "recognised by content",
+            conn.name,
+            missing,
+        )
+    return list(entries.values())

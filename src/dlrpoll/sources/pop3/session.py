@@ -1,71 +1,91 @@
-"""One logged-in POP3 session: fetch new messages window by window, delete what the
-journal holds, ``QUIT``.
+"""One logged-in POP3 session: fetch new messages window by window, delete only what the
+journal holds whole, ``QUIT``.
 
 In DESIGN.md's order::
 
-    CAPA, LIST, UIDL                (message numbers, sizes, stable ids: listing.py)
+    CAPA, LIST, UIDL                (numbers and keys: listing.py)
     per window of ``pipeline_window`` messages:
-        known(ids)                  which are already journaled (not fetched again)
-        RETR new ones               pipelined when the server announces PIPELINING;
-                                    TOP n 0 for messages over ``max_size``
+        known(keys)                 which are journaled already (deleted, not fetched again)
+        RETR new ones               pipelined when the server announces PIPELINING; a
+                                    message over ``max_size`` (by the bytes received, never
+                                    by LIST) is streamed past, its headers kept as a record
         → Batch                     the poller journals (commits), parses and stores it
-        acknowledge(batch)          DELE the batch's messages and the known ones
+        acknowledge(batch)          DELE the messages journaled whole, new and known
                                     (``delete = "after-store"`` only)
     QUIT                            the server applies the deletes here, not before
 
-While the poller works on one batch, the first ``RETR``s of the next are already sent
-(``_READ_AHEAD``, :meth:`Wire.send_ahead`), so the server prepares them meanwhile.
+The rule: ``DELE`` only a message whose complete bytes are committed to the journal. A
+message over ``max_size``, or one whose ``RETR`` the server refuses, stays on the server;
+it is named in ``Batch.held`` (the poll ends ``partial``) and the rest goes on.
 
-Memory is bounded by a window (and by ``_BATCH_BYTES``), never by the mailbox. A message
-whose download was cut off is never handed over, so it cannot be journaled half-read; it
-stays on the server for the next poll. A session that fails simply ends, and the DELEs
-already sent (all for committed messages) take effect only if its ``QUIT`` goes through.
+Pipelined answers are matched to commands by order alone. A server that breaks that
+(answers out of order or mixed, RFC 2449 notwithstanding) is caught two ways: an answer
+that is not one (the stream is out of step), and, whenever a pipelined window holds an
+answer that leaves a message on the server, a second, one-command-at-a-time reading of
+that window, which must agree (else a refusal or a record could be pinned on the wrong
+message and the right one deleted). Either way the session goes on one command at a time,
+on a new connection when the old one is out of step; DELEs sent on that one are forgotten
+by the server and sent again once the mailbox is listed anew.
+
+While the poller works on one batch, the first ``RETR``s of the next are already sent
+(:meth:`Wire.send_ahead`), so the server prepares them meanwhile. Memory is bounded by a
+batch, never by the mailbox or by one message's size: ``fetch.BATCH_BYTES`` by LIST size,
+and at worst (LIST sizes far too small) ``pipeline_window`` messages of at most
+``max_size`` each; a message over ``max_size`` takes a read chunk and its headers. A
+message whose download was cut off is never handed over. A session that fails simply
+ends, and the DELEs already sent (all for committed messages) take effect only if its
+``QUIT`` goes through.
 """
 
 from __future__ import annotations
 
 import logging
 import poplib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 
 from dlrpoll.config import Pop3SourceConfig
 from dlrpoll.errors import SourceError, SourceProtocolError
-from dlrpoll.rawitem import RawFormat, RawItem
 from dlrpoll.sources.base import Batch, KnownIds
 from dlrpoll.sources.pop3.client import close
-from dlrpoll.sources.pop3.errors import IO_ERRORS, human_size, map_error, text_of
-from dlrpoll.sources.pop3.listing import Entry, header_keys, scan
-from dlrpoll.sources.pop3.wire import Response, Wire
+from dlrpoll.sources.pop3.errors import IO_ERRORS, map_error, text_of
+from dlrpoll.sources.pop3.fetch import Fetched, Unit, fingerprint, leaves, plan_window, sort_answers
+from dlrpoll.sources.pop3.listing import Entry, scan
+from dlrpoll.sources.pop3.wire import Response, Wire, WireGarbled
 
 __all__ = ["Pop3Session"]
 
 log = logging.getLogger(__name__)
 
-#: A batch holds at most this many bytes of messages (by LIST size), whatever the window.
-_BATCH_BYTES = 16 * 1024 * 1024
 #: Upper bound for a LIST or UIDL answer (100,000 messages take about 3 MB).
 _LISTING_LIMIT = 256 * 1024 * 1024
+#: A message is streamed past (not kept) above max_size; above this it is a runaway server.
+_RUNAWAY = 4 * 1024**3
 #: Commands of the next chunk sent before the current batch is handed over (small: the
 #: answers wait in socket buffers while the poller works).
 _READ_AHEAD = 256
 
+#: Sources already told (in this process) that their server's pipelining is broken.
+_warned_pipelining: set[str] = set()
 
-@dataclass(slots=True)
-class _Unit:
-    """One batch to be: new messages to fetch, journaled ones to acknowledge with them."""
 
-    new: list[Entry]
-    old: list[Entry]
+class _Desync(Exception):
+    """Pipelined answers came out of step (internal: the session falls back and goes on)."""
 
 
 class Pop3Session:
-    """One logged-in POP3 session (see the module docstring)."""
+    """One logged-in POP3 session (see the module docstring). ``reconnect`` logs in anew
+    (with the source's retries) when pipelining breaks the connection's step."""
 
-    def __init__(self, cfg: Pop3SourceConfig, client: poplib.POP3) -> None:
+    def __init__(
+        self,
+        cfg: Pop3SourceConfig,
+        client: poplib.POP3,
+        reconnect: Callable[[], poplib.POP3] | None = None,
+    ) -> None:
         self._cfg = cfg
         self.name = cfg.name
         self._client = client
+        self._reconnect = reconnect
         self._wire = Wire(client.sock, client.file)
         try:
             caps = client.capa()
@@ -74,107 +94,115 @@ class Pop3Session:
         except IO_ERRORS as exc:
             raise self._error("CAPA", exc) from exc
         self.pipelining = "PIPELINING" in caps
-        self._depth = self._cfg.pipeline_window if self.pipelining else 1
-        self._limit = 2 * self._cfg.max_size + 64 * 1024
-        #: message number → the UIDL it shares with others (keyed by UIDL and header hash)
-        self._dup_prefix: dict[int, str] = {}
+        self._depth = cfg.pipeline_window if self.pipelining else 1
+        self._known: KnownIds = lambda ids: set()
+        self._budget = cfg.max_messages
+        #: DELEs the server accepted on this connection (for the word after QUIT)
+        self._deleted = 0
+        #: pipelined answers came out of step while acknowledging: reconnect, then go on
+        self._desync: _Desync | None = None
         #: a wire operation failed: the connection's state is unknown, only closing is safe
         self._broken = False
 
-    def _error(self, what: str, exc: BaseException) -> SourceError:
+    def _error(self, what: str, exc: BaseException, *, pipelined: bool = True) -> Exception:
+        """The error to raise for ``exc``: :class:`_Desync` when pipelined answers came out of
+        step (or stopped coming while several were due), else ours, mapped."""
         self._broken = True
+        if pipelined and self._depth > 1:
+            if isinstance(exc, WireGarbled):
+                return _Desync(f"{what}: {text_of(exc)}")
+            if isinstance(exc, TimeoutError) and self._wire.in_flight > 0:
+                return _Desync(f"{what}: no answer within {self._cfg.timeout:g} s")
         return map_error(self.name, what, exc, self._cfg.timeout)
 
-    # -- exchanges (listing.Conn) ----------------------------------------------------------
+    # -- exchanges -------------------------------------------------------------------------
     def listing(self, command: bytes) -> Response:
-        """One listing command (``LIST``, ``UIDL``), answered in full."""
+        """One listing command (``LIST``, ``UIDL``), answered in full (``listing.Conn``)."""
         try:
             [resp] = self._wire.exchange([command], multiline=True, limit=_LISTING_LIMIT, depth=1)
         except IO_ERRORS as exc:
-            raise self._error(command.decode(), exc) from exc
+            raise self._error(command.decode(), exc, pipelined=False) from exc
         return resp
 
-    def run(self, commands: Sequence[bytes], what: str, *, multiline: bool) -> list[Response]:
-        """Send ``commands`` (pipelined when allowed) and read every answer."""
+    def _run(
+        self, commands: Sequence[bytes], what: str, *, multiline: bool, depth: int | None = None
+    ) -> list[Response]:
+        """Send ``commands`` (pipelined unless ``depth`` is 1) and read every answer;
+        multi-line answers are ``RETR``s, cut at ``max_size``."""
+        depth = self._depth if depth is None else depth
         try:
             return list(
                 self._wire.exchange(
-                    commands, multiline=multiline, limit=self._limit, depth=self._depth
+                    commands,
+                    multiline=multiline,
+                    limit=_RUNAWAY,
+                    depth=depth,
+                    cut=self._cfg.max_size if multiline else None,
                 )
             )
         except IO_ERRORS as exc:
             raise self._error(f"{what} ({len(commands)} command(s))", exc) from exc
 
-    # -- fetching --------------------------------------------------------------------------
-    def _commands(self, entries: Sequence[Entry]) -> list[bytes]:
-        max_size = self._cfg.max_size
-        return [b"RETR %d" % e.num if e.size <= max_size else b"TOP %d 0" % e.num for e in entries]
+    def _take_ahead(self) -> list[Response]:
+        """The answers to the RETRs sent ahead (read before any other exchange)."""
+        try:
+            return self._wire.take_ahead()
+        except IO_ERRORS as exc:
+            raise self._error(f"RETR ({self._wire.ahead} command(s))", exc) from exc
 
     def _send_ahead(self, entries: Sequence[Entry]) -> None:
-        """Send the first commands of the next chunk before its batch is asked for, so the
+        """Send the first RETRs of the next chunk before its batch is asked for, so the
         server prepares those messages while the poller journals and stores this one."""
-        if not self.pipelining or not entries:
+        if self._depth <= 1 or not entries:
             return
-        ahead = self._commands(entries[: min(_READ_AHEAD, self._depth)])
+        ahead = [b"RETR %d" % e.num for e in entries[: min(_READ_AHEAD, self._depth)]]
         try:
-            self._wire.send_ahead(ahead, multiline=True, limit=self._limit)
+            self._wire.send_ahead(ahead, multiline=True, limit=_RUNAWAY, cut=self._cfg.max_size)
         except IO_ERRORS as exc:
             raise self._error(f"RETR ({len(ahead)} command(s))", exc) from exc
 
-    def _collect_ahead(self) -> None:
-        """Read the answers to commands sent ahead, before any other exchange (``DELE``)."""
-        try:
-            self._wire.collect_ahead()
-        except IO_ERRORS as exc:
-            raise self._error(f"RETR ({self._wire.ahead} command(s))", exc) from exc
-
-    def _fetch(self, entries: Sequence[Entry]) -> list[RawItem]:
-        commands = self._commands(entries)
-        try:
-            answers = self._wire.take_ahead()
-        except IO_ERRORS as exc:
-            raise self._error(f"RETR ({self._wire.ahead} command(s))", exc) from exc
+    # -- fetching --------------------------------------------------------------------------
+    def _retrieve(self, entries: Sequence[Entry]) -> list[Response]:
+        """The ``RETR`` answers for ``entries``, in order, read so that each surely belongs
+        to its message (see the module docstring)."""
+        commands = [b"RETR %d" % e.num for e in entries]
+        answers = self._take_ahead()
         rest = commands[len(answers) :]
-        answers += self.run(rest, "RETR", multiline=True) if rest else []
-        max_size = self._cfg.max_size
-        items: list[RawItem] = []
-        for entry, resp in zip(entries, answers, strict=True):
-            assert entry.key is not None
-            if not resp.ok:
-                cmd = "RETR" if entry.size <= max_size else "TOP"
-                raise SourceProtocolError(
-                    self.name,
-                    f"{cmd} {entry.num} (UIDL {entry.key}) refused: "
-                    f"{resp.status.decode('utf-8', 'replace')}; the message stays on the "
-                    "server and is tried again at the next poll",
-                )
-            if entry.size <= max_size:
-                items.append(RawItem(entry.key, resp.body, RawFormat.EMAIL, ack=entry.num))
-            else:
-                reason = (
-                    f"message is {human_size(entry.size)}, over max_size "
-                    f"{human_size(max_size)}; only its headers were kept (raise max_size "
-                    "to fetch such messages whole)"
-                )
-                log.warning("source %s: message %s: %s", self.name, entry.key, reason)
-                items.append(
-                    RawItem(
-                        entry.key,
-                        resp.body,
-                        RawFormat.EMAIL_HEADERS,
-                        parse_error=reason,
-                        ack=entry.num,
-                    )
-                )
-        return items
+        answers += self._run(rest, "RETR", multiline=True) if rest else []
+        if self._depth > 1 and len(answers) > 1 and any(map(leaves, answers)):
+            again = self._run(commands, "RETR, one at a time", multiline=True, depth=1)
+            if [fingerprint(a) for a in answers] != [fingerprint(a) for a in again]:
+                self._pipelining_broke("RETR answers differ when the commands go one at a time")
+            answers = again
+        return answers
 
-    def _plan(self, entries: list[Entry], known: KnownIds) -> Iterator[_Unit]:
-        """What to fetch, window by window: chunks of new messages (bounded in bytes), each
-        with the already-journaled messages to acknowledge along with it."""
+    def _fetch(self, entries: Sequence[Entry]) -> Fetched:
+        """Download ``entries``: what came whole (and the records of what is left on the
+        server), with what may be deleted once it is committed."""
+        got = sort_answers(self.name, entries, self._retrieve(entries), self._cfg.max_size)
+        for note in got.held:
+            log.warning("source %s: %s", self.name, note)
+        fresh = len(got.ack)
+        if got.by_content:
+            # without a UIDL of their own, whether they are journaled shows only now
+            seen = self._known([item.remote_id or "" for _n, item in got.by_content])
+            for num, item in got.by_content:
+                if item.remote_id in seen:
+                    got.known_nums.append(num)
+                    got.known_keys.append(item.remote_id or "")
+                elif fresh < self._budget:
+                    got.items.append(item)
+                    got.ack.append(num)
+                    fresh += 1
+                # else: over max_messages, it waits on the server for the next poll
+        self._budget -= fresh
+        return got
+
+    def _plan(self, entries: list[Entry]) -> Iterator[Unit]:
+        """What to fetch, window by window (see :func:`plan_window`), until max_messages."""
         cfg = self._cfg
-        budget = cfg.max_messages
         for start in range(0, len(entries), cfg.pipeline_window):
-            if budget <= 0:
+            if self._budget <= 0:
                 log.info(
                     "source %s: max_messages (%d) reached; the rest waits for the next poll",
                     self.name,
@@ -182,57 +210,94 @@ class Pop3Session:
                 )
                 return
             window = entries[start : start + cfg.pipeline_window]
-            header_keys(self, window, self._dup_prefix)
-            seen = known([e.key for e in window if e.key is not None])
-            old = [e for e in window if e.key in seen]
-            new = [e for e in window if e.key not in seen][:budget]
-            budget -= len(new)
-            for chunk in _by_size(new, _BATCH_BYTES, cfg.max_size):
-                yield _Unit(chunk, old)
-                old = []
-            if old:
-                yield _Unit([], old)
+            yield from plan_window(self.name, window, self._known, cfg.max_size, self._budget)
 
     def batches(self, known: KnownIds) -> Iterator[Batch]:
         """Batches of new messages, a window at a time; each batch also names the already
-        journaled messages of its window (``Batch.known``) so they can be deleted."""
-        listing = scan(self)
-        entries = listing.entries
-        self._dup_prefix = listing.dup_prefix
+        journaled messages of its window (``Batch.known``) so they can be deleted, and the
+        messages left on the server (``Batch.held``)."""
+        self._known = known
+        while True:
+            try:
+                yield from self._batches()
+                return
+            except _Desync as exc:
+                self._fall_back(exc)
+
+    def _batches(self) -> Iterator[Batch]:
+        entries = scan(self)
         log.debug("source %s: %d message(s) in the mailbox", self.name, len(entries))
-        fetched = 0
-        plan = self._plan(entries, known)
+        plan = self._plan(entries)
         unit = next(plan, None)
         while unit is not None:
-            items = self._fetch(unit.new) if unit.new else []
-            fetched += len(items)
-            # planning the next unit may need TOP (no UIDL): do it while the wire is idle,
-            # then send the next RETRs ahead and hand this batch over
+            got = self._fetch(unit.new) if unit.new else Fetched()
+            batch = Batch(
+                items=got.items,
+                known=got.known_keys + [e.key for e in unit.old if e.key],
+                held=got.held + unit.held,
+                ack=got.ack + got.known_nums + [e.num for e in unit.old],
+            )
             unit_next = next(plan, None)
             if unit_next is not None:
                 self._send_ahead(unit_next.new)
-            yield self._batch(items, unit.old)
+            yield batch
+            if self._desync is not None:
+                raise self._desync
             unit = unit_next
-        log.debug("source %s: fetched %d message(s)", self.name, fetched)
 
-    @staticmethod
-    def _batch(items: list[RawItem], old: Sequence[Entry]) -> Batch:
-        nums = [int(i.ack) for i in items] + [e.num for e in old]
-        return Batch(items=items, known=[e.key for e in old if e.key is not None], ack=nums)
+    def _pipelining_broke(self, reason: str) -> None:
+        """Go on one command at a time (on this connection: it is still in step)."""
+        self._warn_pipelining(reason)
+        self._depth = 1
+
+    def _warn_pipelining(self, reason: str) -> None:
+        if self.name in _warned_pipelining:
+            log.info("source %s: pipelining failed again (%s)", self.name, reason)
+            return
+        _warned_pipelining.add(self.name)
+        log.warning(
+            "source %s: the server announces PIPELINING but its answers to pipelined "
+            "commands came out of order or mixed (%s); going on one command at a time for "
+            "this session. Set pipeline_window = 1 for this source to avoid this",
+            self.name,
+            reason,
+        )
+
+    def _fall_back(self, exc: _Desync) -> None:
+        """The connection is out of step: close it (the server forgets its DELEs), log in
+        again and go on one command at a time, from a new listing."""
+        self._warn_pipelining(str(exc))
+        close(self._client)
+        if self._reconnect is None:
+            raise SourceProtocolError(
+                self.name,
+                f"pipelined answers came out of step ({exc}); set pipeline_window = 1",
+            ) from exc
+        self._client = self._reconnect()
+        self._wire = Wire(self._client.sock, self._client.file)
+        self._depth = 1
+        self._deleted = 0
+        self._desync = None
+        self._broken = False
 
     # -- acknowledging and ending ----------------------------------------------------------
     def acknowledge(self, batch: Batch) -> None:
-        """``DELE`` the batch's messages (new and known), under ``delete = "after-store"``.
-        The poller calls this only after the batch is committed to the journal; the server
-        removes them at ``QUIT``."""
+        """``DELE`` the batch's messages journaled whole (new and known), under ``delete =
+        "after-store"``. The poller calls this only after the batch is committed to the
+        journal; the server removes them at ``QUIT``."""
         if self._cfg.delete != "after-store":
             return
         nums = batch.ack if isinstance(batch.ack, list) else []
         if not nums:
             return
-        self._collect_ahead()  # their answers come first on the wire
-        answers = self.run([b"DELE %d" % n for n in nums], "DELE", multiline=False)
+        try:
+            self._take_ahead_into_next()
+            answers = self._run([b"DELE %d" % n for n in nums], "DELE", multiline=False)
+        except _Desync as exc:
+            self._desync = exc  # batches() reconnects; the DELEs are sent again after
+            return
         refused = [(n, r.status) for n, r in zip(nums, answers, strict=True) if not r.ok]
+        self._deleted += len(nums) - len(refused)
         if refused:
             num, status = refused[0]
             raise SourceProtocolError(
@@ -242,20 +307,65 @@ class Pop3Session:
                 "deleted at a later poll",
             )
 
-    def quit(self) -> None:
-        """End the session with ``QUIT``; the server applies the deletes now."""
+    def _take_ahead_into_next(self) -> None:
+        """Read the answers to the RETRs sent ahead (they come first on the wire), and keep
+        them for the next chunk."""
         try:
-            if self._wire.ahead and not self._broken:
-                self._collect_ahead()  # the caller stopped early: drop what was read ahead
+            self._wire.collect_ahead()
+        except IO_ERRORS as exc:
+            raise self._error(f"RETR ({self._wire.ahead} command(s))", exc) from exc
+
+    def quit(self) -> None:
+        """End the session with ``QUIT``; the server applies the deletes now. A server that
+        does not confirm is no failure: everything is journaled, and the next poll's listing
+        shows what is still there and deletes it again."""
+        try:
+            try:
+                if self._wire.ahead and not self._broken:
+                    self._take_ahead_into_next()  # the caller stopped early: drop them
+            except _Desync as exc:
+                self._desync = exc
+            if self._desync is not None:
+                # no QUIT on a connection out of step: the server forgets this session's
+                # DELEs; the messages are journaled, and the next poll deletes them
+                self._warn_pipelining(str(self._desync))
+                log.warning(
+                    "source %s: the session ended without QUIT; its deletions wait for the "
+                    "next poll",
+                    self.name,
+                )
+                return
             if not self._wire.clean:
                 raise SourceProtocolError(
                     self.name, "the session ended in the middle of an exchange"
                 )
-            self._client.quit()
-        except IO_ERRORS as exc:
-            raise self._error("QUIT (deleting the acknowledged messages)", exc) from exc
+            try:
+                answer: bytes | str = self._client.quit()
+            except poplib.error_proto as exc:
+                # poplib's own "-ERR EOF" is a str; the server's lines are bytes
+                answer = exc.args[0] if exc.args else ""
+                if isinstance(answer, str):
+                    answer = "the connection closed without an answer"
+            except OSError as exc:
+                answer = f"{type(exc).__name__}: {text_of(exc)}"
+            if not (isinstance(answer, bytes) and answer.startswith(b"+OK")):
+                self._unconfirmed(answer)
         finally:
             close(self._client)
+
+    def _unconfirmed(self, answer: bytes | str) -> None:
+        said = answer.decode("utf-8", "replace") if isinstance(answer, bytes) else answer
+        if not self._deleted:
+            log.info("source %s: QUIT not confirmed (%s); nothing was deleted", self.name, said)
+            return
+        log.warning(
+            "source %s: the server did not confirm QUIT (%s), so the deletion of %d "
+            "journaled message(s) is unconfirmed; the next poll lists the mailbox and deletes "
+            "again those still there",
+            self.name,
+            said or "no answer",
+            self._deleted,
+        )
 
     def abort(self) -> None:
         """End after an error: ``QUIT`` when the connection is at a response boundary (the
@@ -263,27 +373,10 @@ class Pop3Session:
         just close, and the server forgets the session's deletes."""
         try:
             if self._wire.ahead and not self._broken:
-                self._collect_ahead()
+                self._take_ahead_into_next()
             if self._wire.clean:
                 self._client.quit()
-        except (*IO_ERRORS, SourceError) as exc:
+        except (*IO_ERRORS, SourceError, _Desync) as exc:
             log.info("source %s: QUIT after an error failed: %s", self.name, text_of(exc))
         finally:
             close(self._client)
-
-
-def _by_size(entries: Sequence[Entry], max_bytes: int, max_size: int) -> Iterator[list[Entry]]:
-    """Consecutive chunks of ``entries`` whose (LIST) sizes add up to at most ``max_bytes``;
-    a single message is a chunk of its own whatever its size. Oversize messages count as
-    their headers only."""
-    chunk: list[Entry] = []
-    total = 0
-    for entry in entries:
-        size = entry.size if entry.size <= max_size else 64 * 1024
-        if chunk and total + size > max_bytes:
-            yield chunk
-            chunk, total = [], 0
-        chunk.append(entry)
-        total += size
-    if chunk:
-        yield chunk

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dlrpoll.config import LoadedConfig, Pop3SourceConfig, Secret, SourceConfig
-from dlrpoll.errors import SourceTLSError
+from dlrpoll.errors import SourceTimeoutError, SourceTLSError
 from dlrpoll.rawitem import RawFormat, RawItem
+from dlrpoll.sources.oauth import OAuthSignIn, sign_in_for
+from dlrpoll.sources.oauth import pop3 as oauth_pop3
 from dlrpoll.sources.pop3.client import POP3, POP3_SSL, close
 from dlrpoll.sources.pop3.errors import IO_ERRORS, login_error, map_error, text_of
 from dlrpoll.sources.pop3.session import Pop3Session
@@ -27,11 +29,16 @@ class Pop3Source:
     yields a :class:`Pop3Session`; leaving the context sends ``QUIT``."""
 
     def __init__(
-        self, cfg: Pop3SourceConfig, password: Secret, retry: RetryPolicy | None = None
+        self,
+        cfg: Pop3SourceConfig,
+        password: Secret | None,
+        retry: RetryPolicy | None = None,
+        signin: OAuthSignIn | None = None,
     ) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self._password = password
+        self._signin = signin
         self._retry = retry or RetryPolicy(attempts=cfg.retries + 1)
 
     def __repr__(self) -> str:
@@ -69,10 +76,14 @@ class Pop3Source:
         """Connect, log in, ask CAPA: the phase that consumes nothing, so it is retried."""
         client = self._login()
         try:
-            return Pop3Session(self.cfg, client)
+            return Pop3Session(self.cfg, client, reconnect=self._login_again)
         except BaseException:
             close(client)
             raise
+
+    def _login_again(self) -> poplib.POP3:
+        """A new connection for a session whose old one fell out of step (retried)."""
+        return self._retry.call(self.name, f"logging in again to {self.where}", self._login)
 
     def _context(self) -> ssl.SSLContext:
         try:
@@ -96,7 +107,17 @@ class Pop3Source:
             else:
                 client = POP3(cfg.host, cfg.effective_port, timeout=cfg.timeout)
         except IO_ERRORS as exc:
-            raise map_error(self.name, f"connecting to {self.where}", exc, cfg.timeout) from exc
+            err = map_error(self.name, f"connecting to {self.where}", exc, cfg.timeout)
+            if isinstance(err, SourceTimeoutError) and cfg.tls != "ssl":
+                # a POP3 server greets at once; silence is typical of a port that speaks TLS
+                # first and waits for our handshake
+                err = SourceTimeoutError(
+                    self.name,
+                    f"connecting to {self.where}: no answer within {cfg.timeout:g} s (no "
+                    f"greeting); the port may speak TLS (POP3S, usually 995): then set "
+                    f'tls = "ssl"; otherwise check the server and the network, or raise timeout',
+                )
+            raise err from exc
         try:
             if cfg.tls == "starttls":
                 self._starttls(client, ctx)
@@ -122,9 +143,17 @@ class Pop3Source:
     def _authenticate(self, client: poplib.POP3) -> None:
         cfg = self.cfg
         what = f"logging in to {self.where} as {cfg.username!r}"
+        if self._signin is not None:  # auth = { … }: OAuth2, the two-step AUTH
+            try:
+                return oauth_pop3.sign_in(client, self._signin, cfg.host, cfg.effective_port, what)
+            except IO_ERRORS as exc:
+                raise map_error(self.name, what, exc, cfg.timeout) from exc
+        assert self._password is not None
         try:
-            client.user(cfg.username)
-            client.pass_(self._password.reveal())
+            for answer in (client.user(cfg.username), client.pass_(self._password.reveal())):
+                if not answer.startswith(b"+OK"):
+                    # poplib takes any line starting with "+" for yes ("+ERR ...")
+                    raise poplib.error_proto(answer)
         except poplib.error_proto as exc:
             raise login_error(self.name, what, exc, self._password.origin) from exc
         except IO_ERRORS as exc:
@@ -134,4 +163,7 @@ class Pop3Source:
 def from_config(config: LoadedConfig, cfg: SourceConfig, retry: RetryPolicy) -> Pop3Source:
     """The registry's factory (see :data:`dlrpoll.sources.KINDS`)."""
     assert isinstance(cfg, Pop3SourceConfig)
+    if cfg.auth is not None:
+        signin = sign_in_for(config, cfg.name, cfg.username, cfg.auth, cfg.timeout)
+        return Pop3Source(cfg, None, retry=retry, signin=signin)
     return Pop3Source(cfg, config.secret(cfg.name, "password"), retry=retry)

@@ -5,8 +5,10 @@ over a mailbox of thousands of messages the round trips and per-line Python call
 cost, not the bytes. When the server announces ``PIPELINING`` (RFC 2449) a client may send
 many commands before reading the answers, which come back in order. :class:`Wire` does
 that: it sends a queue of commands ahead of the answers (a bounded number in flight) and
-cuts whole multi-line answers out of a byte buffer (``\\r\\n.\\r\\n`` terminator, dot
-unstuffing), never line by line.
+cuts whole multi-line answers out of a byte buffer (a line of just ``.`` ends one; dot
+unstuffing), never line by line. Lines may end in CRLF or, as some servers send them, a
+bare LF; a body larger than the caller's cut is streamed to its end and only its headers
+are kept (:class:`Response`), so no message, however large, is ever held whole.
 
 It also owns the read-ahead state: commands sent before their batch is asked for
 (:meth:`Wire.send_ahead`), so that the server prepares the next messages while the poller
@@ -21,14 +23,16 @@ caller maps them. A response that ends before its terminator raises :class:`Wire
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
-_TERM = b"\r\n.\r\n"
 _CHUNK = 256 * 1024
 #: Longest status line we accept (RFC 2449 allows 512 octets).
 MAX_STATUS = 4096
+#: Of a body over its cut, this many bytes at most are kept (its header section).
+HEADER_KEEP = 64 * 1024
 #: Commands sent per write once the pipeline is primed: small writes, few syscalls.
 _REFILL = 64
 
@@ -41,18 +45,31 @@ class WireTooLong(ValueError):
     """A response exceeded the limit the caller set (a hostile or broken server)."""
 
 
+class WireGarbled(WireTooLong):
+    """Where an answer should start, something else came: a server that is not POP3, or
+    one whose pipelined answers came out of order or mixed (the stream is out of step)."""
+
+
 class _Sender(Protocol):
     def sendall(self, data: bytes, /) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """One answer: ``ok`` for ``+OK``; ``status`` is the first line without CRLF; ``body``
-    the unstuffed multi-line data (with CRLF line ends), or ``b""`` for one-line answers."""
+    """One answer: ``ok`` for ``+OK``; ``status`` is the first line without its line end;
+    ``body`` the unstuffed multi-line data (line ends as the server sent them), or ``b""``
+    for one-line answers. ``size`` is the body's length on the wire.
+
+    ``over`` is set when the body was longer than the ``cut`` the caller gave: it was read
+    to its end but not kept; ``body`` then holds only its header section (at most
+    :data:`HEADER_KEEP` bytes) and ``digest`` the SHA-256 of its bytes on the wire."""
 
     ok: bool
     status: bytes
     body: bytes = b""
+    size: int = 0
+    over: bool = False
+    digest: str = ""
 
 
 class Wire:
@@ -65,10 +82,10 @@ class Wire:
         self._pos = 0
         self.in_flight = 0
         #: commands sent ahead whose answers are not yet taken, the answers read so far,
-        #: and how to read them
+        #: and how to read them (multiline, limit, cut)
         self._ahead = 0
         self._early: list[Response] = []
-        self._ahead_read = (True, 0)
+        self._ahead_read: tuple[bool, int, int | None] = (True, 0, None)
 
     @property
     def clean(self) -> bool:
@@ -85,21 +102,48 @@ class Wire:
         self._buf += chunk
 
     def _status(self) -> tuple[bytes, int]:
-        """The status line (without CRLF) and the index of its CRLF in the buffer."""
+        """The status line (without its line end) and the index of its LF in the buffer.
+        Lines may end in CRLF or, on some servers, a bare LF (poplib accepts both)."""
         start = self._pos
         scan = start
         while True:
-            eol = self._buf.find(b"\r\n", scan)
+            eol = self._buf.find(b"\n", scan)
             if eol >= 0:
-                return bytes(self._buf[start:eol]), eol
+                end = eol - 1 if eol > start and self._buf[eol - 1] == 0x0D else eol
+                return bytes(self._buf[start:end]), eol
             if len(self._buf) - start > MAX_STATUS:
                 raise WireTooLong("status line too long")
-            scan = max(start, len(self._buf) - 1)
+            scan = len(self._buf)
             self._fill()
 
-    def read(self, multiline: bool, limit: int) -> Response:
+    def _find_end(self, scan: int) -> tuple[int, int]:
+        """Search from ``scan`` (a LF or later) for the line that ends a multi-line body,
+        ``.`` alone, after a CRLF or bare LF line end. ``(body_end, after)`` when found (the
+        body runs up to ``body_end``, the next answer starts at ``after``), else
+        ``(-1, resume)``: search again from ``resume`` once more bytes have come."""
+        buf = self._buf
+        while True:
+            i = buf.find(b"\n.", scan)
+            if i < 0:
+                return -1, max(scan, len(buf) - 1)
+            j = i + 2
+            if j >= len(buf):
+                return -1, i
+            c = buf[j]
+            if c == 0x0A:
+                return i + 1, j + 1
+            if c == 0x0D:
+                if j + 1 >= len(buf):
+                    return -1, i
+                if buf[j + 1] == 0x0A:
+                    return i + 1, j + 2
+            scan = j  # a stuffed ".." line (or a stray "."): not the end
+
+    def read(self, multiline: bool, limit: int, cut: int | None = None) -> Response:
         """Read the next answer. ``multiline`` answers (``RETR``, ``TOP``, ``UIDL``, ``LIST``)
-        carry a body after ``+OK``; ``limit`` bounds the body's size."""
+        carry a body after ``+OK``; ``limit`` bounds the body's size (beyond it,
+        :class:`WireTooLong`). A body longer than ``cut`` is read to its end without being
+        kept (see :class:`Response`), so memory stays bounded whatever its size."""
         if self._pos > _CHUNK:  # drop what was consumed; only here, where no index is held
             del self._buf[: self._pos]
             self._pos = 0
@@ -107,26 +151,60 @@ class Wire:
         self.in_flight -= 1
         ok = status.startswith(b"+OK")
         if not ok and not status.startswith(b"-ERR"):
-            raise WireTooLong(f"not a POP3 answer: {status[:80]!r}")
+            raise WireGarbled(f"not a POP3 answer: {status[:80]!r}")
         if not (ok and multiline):
-            self._pos = eol + 2
+            self._pos = eol + 1
             return Response(ok, status)
-        # search from the status line's CRLF: an empty body is "\r\n.\r\n" right there
+        # search from the status line's LF: an empty body is "\n.\r\n" right there
         scan = eol
+        keep = limit if cut is None else min(cut, limit)
         while True:
-            end = self._buf.find(_TERM, scan)
+            end, scan = self._find_end(scan)
             if end >= 0:
                 break
-            if len(self._buf) - eol > limit:
+            # past the body may wait the start of its terminator (".\r"): 2 bytes of slack
+            if len(self._buf) - eol - 1 > keep + 2:
+                if cut is not None and keep == cut:
+                    return self._discard(status, eol + 1, scan, limit)
                 raise WireTooLong(f"response longer than {limit} bytes")
-            scan = max(eol, len(self._buf) - len(_TERM) + 1)
             self._fill()
-        body = bytes(self._buf[eol + 2 : end + 2]) if end > eol else b""
-        self._pos = end + len(_TERM)
+        start = eol + 1
+        if end - start > keep:
+            if cut is not None and keep == cut:
+                whole = self._buf[start:end]
+                self._pos = scan
+                return _over(status, whole, hashlib.sha256(whole), len(whole))
+            raise WireTooLong(f"response longer than {limit} bytes")
+        body = bytes(self._buf[start:end])
+        self._pos = scan
         if self._pos == len(self._buf):
             self._buf.clear()
             self._pos = 0
-        return Response(True, status, _unstuff(body))
+        return Response(True, status, _unstuff(body), len(body))
+
+    def _discard(self, status: bytes, start: int, scan: int, limit: int) -> Response:
+        """Read the rest of a body that is over its cut, keeping only its header section,
+        a running digest and its size; the buffer never holds more than a chunk of it."""
+        buf = self._buf
+        head = bytearray()
+        digest = hashlib.sha256()
+        size = 0
+        while True:
+            end, scan = self._find_end(scan)
+            stop = end if end >= 0 else scan
+            piece = buf[start:stop]
+            digest.update(piece)
+            size += len(piece)
+            if len(head) < HEADER_KEEP and b"\n\n" not in head and b"\n\r\n" not in head:
+                head += piece[: HEADER_KEEP - len(head)]
+            if end >= 0:
+                self._pos = scan
+                return _over(status, head, digest, size)
+            del buf[start:stop]  # only the few bytes past ``stop`` move
+            scan = start
+            if size > limit:
+                raise WireTooLong(f"response longer than {limit} bytes")
+            self._fill()
 
     # -- pipelining ------------------------------------------------------------------------
     def send(self, commands: Sequence[bytes]) -> None:
@@ -136,7 +214,13 @@ class Wire:
         self.in_flight += len(commands)
 
     def exchange(
-        self, commands: Sequence[bytes], *, multiline: bool, limit: int, depth: int
+        self,
+        commands: Sequence[bytes],
+        *,
+        multiline: bool,
+        limit: int,
+        depth: int,
+        cut: int | None = None,
     ) -> Iterator[Response]:
         """Send ``commands`` (each without CRLF) with at most ``depth`` unanswered at a time,
         and yield their answers in order. ``depth=1`` is the classic lock-step exchange.
@@ -154,7 +238,7 @@ class Wire:
                 self._sock.sendall(b"".join(c + b"\r\n" for c in commands[sent : sent + n]))
                 sent += n
                 self.in_flight += n
-            yield self.read(multiline, limit)
+            yield self.read(multiline, limit, cut)
 
     # -- read-ahead ------------------------------------------------------------------------
     @property
@@ -162,7 +246,9 @@ class Wire:
         """How many commands were sent ahead and not taken yet."""
         return self._ahead
 
-    def send_ahead(self, commands: Sequence[bytes], *, multiline: bool, limit: int) -> None:
+    def send_ahead(
+        self, commands: Sequence[bytes], *, multiline: bool, limit: int, cut: int | None = None
+    ) -> None:
         """Send ``commands`` now; :meth:`take_ahead` returns their answers later."""
         if self._ahead:
             raise RuntimeError("commands sent ahead must be taken before more are sent")
@@ -170,13 +256,13 @@ class Wire:
             return
         self.send(commands)
         self._ahead = len(commands)
-        self._ahead_read = (multiline, limit)
+        self._ahead_read = (multiline, limit, cut)
 
     def collect_ahead(self) -> None:
         """Read the answers to the commands sent ahead (they come before anything else)."""
-        multiline, limit = self._ahead_read
+        multiline, limit, cut = self._ahead_read
         while len(self._early) < self._ahead:
-            self._early.append(self.read(multiline, limit))
+            self._early.append(self.read(multiline, limit, cut))
 
     def take_ahead(self) -> list[Response]:
         """The answers to the commands sent ahead, in order; the read-ahead is empty after."""
@@ -185,10 +271,20 @@ class Wire:
         return answers
 
 
+def _over(status: bytes, start: bytes | bytearray, digest: Any, size: int) -> Response:
+    """The answer for a body over its cut: its header section (as far as ``start``, the
+    body's first bytes, holds it), digest and size."""
+    head = bytes(start[:HEADER_KEEP])
+    crlf, lf = head.find(b"\r\n\r\n"), head.find(b"\n\n")
+    ends = ([crlf + 2] if crlf >= 0 else []) + ([lf + 1] if lf >= 0 else [])
+    head = head[: min(ends)] if ends else head[: head.rfind(b"\n") + 1]
+    return Response(True, status, _unstuff(head), size, over=True, digest=digest.hexdigest())
+
+
 def _unstuff(body: bytes) -> bytes:
     """Undo RFC 1939 byte-stuffing: a line starting with ``..`` starts with ``.``."""
     if body.startswith(b".."):
         body = body[1:]
-    if b"\r\n.." in body:
-        body = body.replace(b"\r\n..", b"\r\n.")
+    if b"\n.." in body:
+        body = body.replace(b"\n..", b"\n.")
     return body

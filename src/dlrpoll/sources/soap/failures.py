@@ -106,7 +106,12 @@ class Rule:
     loud: bool = False
 
 
-_MARKED_READ = "receipts in the rest may have been marked read on the server"
+#: a consuming call's response kept only in part: what the issue's rule says it must say
+_MARKED_READ = (
+    "the provider has marked the messages in this response read as it answered, so the part "
+    "journaled is now the only copy of those in it, and receipts in the rest are not in the "
+    "journal: look for them in the provider's web inbox"
+)
 _LOST = (
     "{operation} was sent but its response was lost ({detail}): receipts may have been "
     "marked read on the server and are not in the journal. Not retried; check the provider's "
@@ -161,7 +166,7 @@ _RULES: dict[Stage, dict[bool, Rule]] = {
     Stage.TRUNCATED: {
         True: Rule(
             None,
-            "{operation}: {detail}; the part that arrived is journaled, and " + _MARKED_READ,
+            "{operation}: {detail}; the part that arrived is journaled; " + _MARKED_READ,
             loud=True,
         ),
         False: Rule(SourceConnectError, "{operation}: {detail}"),

@@ -6,6 +6,12 @@ follow only the redirects that keep a POST a POST on the same host (307, 308); b
 never logged (they carry credentials). Every failure is named by its stage
 (:class:`HttpFailure`) for the session to look up in the failure table.
 
+The cap counts decoded bytes: a gzip or deflate body is inflated a chunk at a time and
+never past the cap (:func:`read_capped`), so a small compressed body that would inflate to
+gigabytes costs the cap, not the gigabytes. That rests on urllib3 2.6's bounded decoders
+(``read1(amt)`` inflates at most ``amt`` bytes; before 2.6 it inflated a whole chunk,
+CVE-2025-66471), hence the ``urllib3>=2.6`` requirement.
+
 The WSDL loader serves the standard schemas a WSDL may name from package data, follows
 imports only on the WSDL's own origin (a URL's scheme, host and port, or a local WSDL file's
 directory), and refuses everything else with :class:`Refused`.
@@ -172,32 +178,54 @@ class CappedTransport(zeep.transports.Transport):
         response = self._send(address, message, headers)
         ctype = response.headers.get("Content-Type", "")
         with closing(response):
-            # a BytesIO hands its buffer over without a copy (getvalue), so a response costs
-            # its size once, not two or three times (chunks, their join, a slice of it)
-            body = io.BytesIO()
-            total = 0
-            try:
-                # read1, not iter_content: a body that breaks off keeps the part that arrived
-                while chunk := response.raw.read1(_CHUNK, decode_content=True):
-                    body.write(chunk)
-                    total += len(chunk)
-                    if total > self.cap:
-                        body.truncate(self.cap)
-                        raise HttpFailure(
-                            Stage.TOO_LARGE,
-                            f"the response exceeds max_response_size ({self.cap} bytes)",
-                            body.getvalue(),
-                            ctype,
-                        )
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise HttpFailure(
-                    Stage.TRUNCATED,
-                    f"the response broke off after {total} bytes ({short(exc)})",
-                    body.getvalue(),
-                    ctype,
-                ) from exc
-        response._content = body.getvalue()
+            body = read_capped(response, self.cap)
+        if body.over:
+            raise HttpFailure(
+                Stage.TOO_LARGE,
+                f"the response exceeds max_response_size ({self.cap} bytes)",
+                body.data,
+                ctype,
+            )
+        if body.broke is not None:
+            raise HttpFailure(
+                Stage.TRUNCATED,
+                f"the response broke off after {len(body.data)} bytes ({short(body.broke)})",
+                body.data,
+                ctype,
+            ) from body.broke
+        response._content = body.data
         return response
+
+
+@dataclass(frozen=True)
+class Body:
+    """A response body read up to a cap: at most ``cap`` decoded bytes, whether more
+    arrived (``over``), and why it broke off, if it did."""
+
+    data: bytes
+    over: bool = False
+    broke: Exception | None = None
+
+
+def read_capped(response: requests.Response, cap: int) -> Body:
+    """``response``'s body (``stream=True``), decoded (gzip, deflate), never more than
+    ``cap + 1`` decoded bytes in memory: each read asks for at most what is left of the cap
+    plus one byte, and urllib3 inflates no more than it is asked for."""
+    # a BytesIO hands its buffer over without a copy (getvalue), so a response costs its
+    # size once, not two or three times (chunks, their join, a slice of it)
+    buffer = io.BytesIO()
+    total = 0
+    try:
+        # read1, not iter_content: a body that breaks off keeps the part that arrived
+        while chunk := response.raw.read1(min(_CHUNK, cap + 1 - total), decode_content=True):
+            buffer.write(chunk)
+            total += len(chunk)
+            if total > cap:
+                buffer.truncate(cap)
+                return Body(buffer.getvalue(), over=True)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        return Body(buffer.getvalue(), broke=exc)
+    return Body(buffer.getvalue())
 
 
 def standard_schema(url: str) -> bytes | None:
@@ -216,10 +244,11 @@ class WsdlLoader(zeep.transports.Transport):
     """zeep's transport for the WSDL and what it imports: standard schemas from package
     data, everything else only from the WSDL's own origin."""
 
-    def __init__(self, wsdl: str, *, timeout: float, session: requests.Session) -> None:
+    def __init__(self, wsdl: str, *, timeout: float, session: requests.Session, cap: int) -> None:
         super().__init__(  # type: ignore[no-untyped-call]
             timeout=timeout, operation_timeout=timeout, session=session
         )
+        self.cap = cap  # each document's decoded size, like a call's response
         self.wsdl = wsdl
         self.remote = urlsplit(wsdl).scheme in ("http", "https")
         self.directory = None if self.remote else Path(_local_path(wsdl)).resolve().parent
@@ -250,14 +279,28 @@ class WsdlLoader(zeep.transports.Transport):
                     "the documents beside a local copy of the WSDL and point wsdl at it"
                 )
             response = self.session.get(
-                url, timeout=(self.load_timeout, self.load_timeout), allow_redirects=False
+                url,
+                timeout=(self.load_timeout, self.load_timeout),
+                allow_redirects=False,
+                stream=True,
             )
-            location = response.headers.get("Location")
-            if response.status_code in _REDIRECTS and location:
-                url = urljoin(url, location)
-                continue
-            response.raise_for_status()
-            return response.content
+            with closing(response):
+                location = response.headers.get("Location")
+                if response.status_code in _REDIRECTS and location:
+                    url = urljoin(url, location)
+                    continue
+                response.raise_for_status()
+                body = read_capped(response, self.cap)
+            if body.over:
+                raise Refused(
+                    f"{mask_url(url)} is larger than max_response_size ({self.cap} bytes); "
+                    "raise it if the WSDL really is that large"
+                )
+            if body.broke is not None:
+                raise requests.ConnectionError(
+                    f"{mask_url(url)} broke off after {len(body.data)} bytes"
+                ) from body.broke
+            return body.data
         raise Refused(f"more than {_MAX_REDIRECTS} redirects loading {mask_url(url)}")
 
 

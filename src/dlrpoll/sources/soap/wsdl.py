@@ -102,7 +102,9 @@ def load_service(cfg: SoapSourceConfig, creds: Credentials | None = None) -> Ser
             return cached
         session = http_session(cfg.ca_file, creds or Credentials())
         try:
-            loader = WsdlLoader(cfg.wsdl, timeout=cfg.timeout, session=session)
+            loader = WsdlLoader(
+                cfg.wsdl, timeout=cfg.timeout, session=session, cap=cfg.max_response_size
+            )
             settings = hardened_settings(imports=True)
             client = _zeep.Client(cfg.wsdl, transport=loader, settings=settings)
         except Refused as exc:

@@ -4,9 +4,11 @@
   network access and no huge trees.
 - Encodings: a byte order mark (UTF-8, UTF-16, UTF-32), else the charset of the HTTP
   Content-Type (RFC 7303), else the XML declaration, else UTF-8. When the Content-Type and
-  the declaration disagree, the only one that reads the bytes is taken; when both do, and
-  differently, the response is refused rather than guessed at. Blank lines before
-  ``<?xml`` are skipped.
+  the declaration disagree, RFC 7303 would take the Content-Type; dlrpoll never guesses
+  silently, so it reads the bytes both ways: the only reading that is well-formed XML is
+  taken (and the log says which); two that are both XML and the same are one; two that are
+  both XML and differ are refused with a message naming both charsets and where they part.
+  Blank lines before ``<?xml`` are skipped.
 - MTOM/XOP (``multipart/related``): the root part is the envelope; each ``xop:Include`` is
   replaced by its attachment, base64-encoded as XOP says the element's content is.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import logging
 import re
 from email import policy
 from email.message import Message
@@ -31,6 +34,8 @@ from lxml import etree
 
 from dlrpoll.errors import SourceResponseError
 from dlrpoll.rawitem import RawFormat
+
+log = logging.getLogger(__name__)
 
 #: a DOCTYPE in the prolog, seen before lxml is given the bytes at all
 _DOCTYPE = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s|<\?[^?]*\?>|<!--(?:[^-]|-[^-])*-->)*<!DOCTYPE")
@@ -60,10 +65,16 @@ def content_type(value: str) -> tuple[str, dict[str, str]]:
 
 
 def _codec(name: str) -> str | None:
+    """Python's name for a text encoding called ``name``; None for an unknown one and for
+    codecs that are not text encodings (``base64``, ``rot13``)."""
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
         return None
+    return info.name if getattr(info, "_is_text_encoding", True) else None
+
+
+_WIDE = ("utf-16", "utf-32")
 
 
 def _declared(body: bytes) -> str | None:
@@ -110,30 +121,92 @@ def xml_bytes(source: str, payload: bytes, charset: str | None = None) -> bytes:
     header = _codec(charset) if charset else None
     if charset and header is None:
         raise SourceResponseError(source, f"the response's charset {charset!r} is unknown")
-    if header is not None and header.startswith(("utf-16", "utf-32")):
-        return _recode(source, payload, header, f"as the HTTP Content-Type says, {charset}")
     body = payload.lstrip(_WS)  # blank lines before <?xml
     if header is None:
         return body  # lxml reads the declaration, or UTF-8
+    # an ASCII-compatible declaration only: UTF-16 without a BOM has none this finds
     declared = _declared(body)
     own = _codec(declared) if declared else None
     if own is None or own == header:
         if header == "utf-8":
             return body
-        return _recode(source, body, header, f"as the HTTP Content-Type says, {charset}")
-    readings: dict[str, str] = {}
-    for name in (header, own):
-        try:
-            readings[name] = body.decode(name)
-        except UnicodeDecodeError:
-            continue
-    if len(set(readings.values())) == 1:
-        return _recode(source, body, next(iter(readings)), "the only charset that reads it")
-    verdict = "neither reads it" if not readings else "they read it differently"
-    raise SourceResponseError(
-        source,
-        f"the HTTP Content-Type says charset={charset} and the XML declaration says "
-        f"{declared}, and {verdict}; dlrpoll will not guess which is right",
+        data = payload if header.startswith(_WIDE) else body
+        return _recode(source, data, header, f"as the HTTP Content-Type says, {charset}")
+    return _conflict(source, payload, (charset or header, header), (declared or own, own))
+
+
+def _reading(payload: bytes, said: str, codec: str) -> tuple[str | None, str]:
+    """``payload`` read as ``codec`` (called ``said`` by the response): its text without the
+    declaration, or None and why not (not that encoding, or not well-formed XML so read)."""
+    data = payload if codec.startswith(_WIDE) else payload.lstrip(_WS)
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        return None, f"it is not valid {said} ({exc.reason} at byte {exc.start})"
+    text = _DECL.sub("", text.lstrip("\ufeff").lstrip(), count=1)
+    try:
+        etree.fromstring(text.encode("utf-8"), _checker())
+    except etree.XMLSyntaxError as exc:
+        return None, f"read as {said} it is not well-formed XML ({exc})"
+    return text, ""
+
+
+def _conflict(
+    source: str, payload: bytes, header: tuple[str, str], declared: tuple[str, str]
+) -> bytes:
+    """The Content-Type's charset and the declaration's disagree: the only reading that is
+    XML, or the one both give; else :class:`SourceResponseError` naming both."""
+    said = (
+        f"the HTTP Content-Type says charset={header[0]} and the XML declaration says {declared[0]}"
+    )
+    (by_header, why_header), (by_decl, why_decl) = (
+        _reading(payload, *named) for named in (header, declared)
+    )
+    if by_header is not None and by_decl is not None and by_header != by_decl:
+        pairs = enumerate(zip(by_header, by_decl, strict=False))
+        at = next((i for i, (a, b) in pairs if a != b), min(len(by_header), len(by_decl)))
+        raise SourceResponseError(
+            source,
+            f"{said}; both read it as well-formed XML, and differently ({header[0]} reads "
+            f"{by_header[at : at + 16]!r}, {declared[0]} reads {by_decl[at : at + 16]!r} at "
+            f"character {at}): dlrpoll will not guess which is right; ask the provider to "
+            "send a Content-Type charset that agrees with the XML declaration",
+        )
+    text = by_header if by_header is not None else by_decl
+    if text is None:
+        raise SourceResponseError(
+            source,
+            f"{said}, and neither reads it: as the Content-Type says, {why_header}; as the "
+            f"declaration says, {why_decl}",
+        )
+    if by_header is None or by_decl is None:
+        taken, other, why = (
+            (declared[0], header[0], why_header)
+            if by_header is None
+            else (header[0], declared[0], why_decl)
+        )
+        log.info(
+            "source %s: %s; only %s reads the response as XML (%s: %s), so it was read as %s",
+            source,
+            said,
+            taken,
+            other,
+            why,
+            taken,
+        )
+    return text.encode("utf-8")
+
+
+def _checker() -> etree.XMLParser:
+    """The one parser configuration for responses: no DTD loading, entities, network or huge
+    trees; comments and processing instructions dropped."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
     )
 
 
@@ -146,16 +219,8 @@ def parse_xml(source: str, payload: bytes) -> Any:
             "refused a response with a DTD (<!DOCTYPE>): entities are never expanded, "
             "as they can be an XML bomb or read local files; expected a plain SOAP envelope",
         )
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
     try:
-        root = etree.fromstring(payload, parser=parser)
+        root = etree.fromstring(payload, parser=_checker())
     except etree.XMLSyntaxError as exc:
         what = "is empty" if not payload.strip() else f"is not well-formed XML ({exc})"
         raise SourceResponseError(source, f"the response {what}; expected a SOAP envelope") from exc

@@ -4,8 +4,8 @@ Starts a sandbox SOAP inbox (like the provider's ``SMS.asmx``) and two sandbox P
 on 127.0.0.1, loads them with realistic receipts of every format (SMPP Appendix B text with
 the provider's status words over SOAP, Ginota key/value receipts and SMPP receipts forwarded
 by e-mail, a receipt seen twice, and a message that is no receipt at all), writes a config
-for them, and polls each source once into a fresh SQLite file. The caller (the CLI) is handed
-the live config, store and results to show; this module prints nothing.
+for them, and polls each source once into a fresh SQLite file. It returns what happened as
+data (:class:`DemoReport`); the CLI prints it. This module prints nothing.
 """
 
 from __future__ import annotations
@@ -13,22 +13,25 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import Any
 
-from dlrpoll.config import LoadedConfig, load_config
-from dlrpoll.poller import PollResult
+from dlrpoll.config import load_config
+from dlrpoll.counts import Outcome
+from dlrpoll.poller import PollResult, utcnow
 from dlrpoll.sandbox.pop3_server import Pop3Sandbox
 from dlrpoll.sandbox.soap_inbox import SoapInbox
-from dlrpoll.scheduling import poll_round, select_sources
-from dlrpoll.store import Store
+from dlrpoll.scheduling.round import poll_round, select_sources
+from dlrpoll.status import status_data
+from dlrpoll.store import Store, reports
 
 log = logging.getLogger(__name__)
-
-Show = Callable[[LoadedConfig, Store, Sequence[PollResult], str], None]
 
 _DAY = datetime.now(UTC) - timedelta(hours=2)
 
@@ -122,7 +125,8 @@ SIGNATURE = "demo-signature"
 PASSWORD = "demo-password"
 
 CONFIG = """\
-# written by `dlrpoll demo`: three sources served by sandboxes on 127.0.0.1
+# written by `dlrpoll demo` or `dlrpoll sandbox`: three sources served by sandboxes on
+# 127.0.0.1
 [database]
 path = "{database}"
 
@@ -174,30 +178,45 @@ def remove_database(database: Path) -> None:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
 
 
-def run_demo(database: Path, show: Show) -> int:
-    """Serve the sandboxes, poll each source once into ``database``, then call ``show``
-    with the live config, store, poll results and the config text; returns the exit code
-    (0 when every poll succeeded)."""
-    database = database.resolve()
-    remove_database(database)
+@dataclass(frozen=True)
+class DemoReport:
+    """What the demo did: the config it wrote, one poll result per source, the status
+    (:func:`dlrpoll.status.status_data`) and a few ``message_status`` rows afterwards."""
+
+    database: Path
+    config_text: str
+    results: list[PollResult]
+    status: dict[str, Any]
+    sample: list[dict[str, object]]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every poll succeeded."""
+        return 1 if any(r.outcome == Outcome.ERROR for r in self.results) else 0
+
+
+@contextmanager
+def sandboxes(directory: Path, database: Path) -> Iterator[tuple[Path, str]]:
+    """Serve a sandbox SOAP inbox and two POP3 mailboxes on 127.0.0.1, loaded with the
+    demo's receipts, and write ``directory/dlrpoll.toml`` (with its secret files, mode 600)
+    polling them into ``database``; yields the config's path and text."""
     with (
         SoapInbox(token=TOKEN, signature=SIGNATURE) as inbox,
         Pop3Sandbox(password=PASSWORD) as ginota,
         Pop3Sandbox(password=PASSWORD) as smsc,
-        tempfile.TemporaryDirectory(prefix="dlrpoll-demo-") as tmp,
     ):
         inbox.load(SOAP_BODIES)
         for mail in GINOTA_MAILS:
             ginota.add(mail)
         for mail in SMPP_MAILS:
             smsc.add(mail)
-        here = Path(tmp)
+        directory.mkdir(parents=True, exist_ok=True)
         for name, value in (
             ("token", TOKEN),
             ("signature", SIGNATURE),
             ("pop3-password", PASSWORD),
         ):
-            secret = here / name
+            secret = directory / name
             secret.write_text(value + "\n", encoding="utf-8")
             os.chmod(secret, 0o600)
         text = CONFIG.format(
@@ -206,13 +225,22 @@ def run_demo(database: Path, show: Show) -> int:
             ginota_port=ginota.port,
             smsc_port=smsc.port,
         )
-        path = here / "dlrpoll.toml"
+        path = directory / "dlrpoll.toml"
         path.write_text(text, encoding="utf-8")
+        yield path, text
+
+
+def run_demo(database: Path) -> DemoReport:
+    """Serve the sandboxes, poll each source once into ``database`` (replaced), and report."""
+    database = database.resolve()
+    remove_database(database)
+    with (
+        tempfile.TemporaryDirectory(prefix="dlrpoll-demo-") as tmp,
+        sandboxes(Path(tmp), database) as (path, text),
+    ):
         config = load_config(path)
-        store = Store(config.database_url)
-        try:
+        with Store(config.database_url) as store:
             results = poll_round(config, store, select_sources(config), workers=1)
-            show(config, store, results, text)
-        finally:
-            store.close()
-    return 1 if any(r.outcome == "error" for r in results) else 0
+            status = status_data(config, store, utcnow())
+            sample = reports.message_sample(store, limit=12)
+    return DemoReport(database, text, results, status, sample)

@@ -11,23 +11,17 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, tzinfo
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
 from dlrpoll.cli.common import add_common_options, add_config_option
-from dlrpoll.config import CONFIG_ENV, default_config_path, load_config
+from dlrpoll.config.paths import CONFIG_ENV, default_config_path
 from dlrpoll.errors import ConfigError, ParseError
-from dlrpoll.receipts import (
-    BUILTIN_PROFILES,
-    Profile,
-    Receipt,
-    State,
-    build_profiles,
-    parse_payload,
-    resolve_profile,
-)
+
+if TYPE_CHECKING:
+    from dlrpoll.receipts import Profile, Receipt
 
 EPILOG = """\
 examples:
@@ -50,7 +44,9 @@ _INPUT_MAX = 1000
 # is timed as a whole process (scripts/bench-parse)
 _dumps = orjson.dumps
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
-_STATE_NAMES = {state: state.name for state in State}  # Enum.name is a slow property
+#: state → its name, filled at the first parse (Enum.name is a slow property; the receipts
+#: package is imported only when a command parses, so that --help and --version start fast)
+_STATE_NAMES: dict[Any, str] = {}
 
 
 def register(sub: Any) -> None:
@@ -98,13 +94,19 @@ def register(sub: Any) -> None:
     )
     add_config_option(parser)
     add_common_options(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=handle)
 
 
 def _profiles(args: argparse.Namespace) -> dict[str, Profile]:
+    from dlrpoll.receipts import BUILTIN_PROFILES, State, build_profiles
+
+    if not _STATE_NAMES:
+        _STATE_NAMES.update({state: state.name for state in State})
     """Built-ins, plus the config's profiles when a config is given or found."""
     explicit = getattr(args, "config", None)
     if explicit or os.environ.get(CONFIG_ENV) or default_config_path().exists():
+        from dlrpoll.config import load_config
+
         config = load_config(explicit, resolve_secrets=False)
         return build_profiles(
             {name: p.model_dump() for name, p in config.settings.profiles.items()}
@@ -230,8 +232,10 @@ class _Output:
         sys.stdout.flush()
 
 
-def run(args: argparse.Namespace) -> int:
+def handle(args: argparse.Namespace) -> int:
     """Parse every item; 0 if all parsed, 1 if any was rejected."""
+    from dlrpoll.receipts import parse_payload, resolve_profile
+
     profiles = _profiles(args)
     try:
         profile = resolve_profile(profiles, args.profile)
@@ -271,6 +275,8 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 for receipt in receipts:
                     add(receipt_line(receipt))
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): the CLI's edge ends quietly
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
         finally:
