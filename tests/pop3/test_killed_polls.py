@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from dlrpoll.config import DatabaseConfig, LoadedConfig, Secret, Settings
-from dlrpoll.scheduling import poll_round
+from dlrpoll.scheduling.round import poll_round
 from dlrpoll.store import Store
 from tests.pop3.conftest import cfg_for
 from tests.support.clock import T0, Clock
