@@ -115,7 +115,7 @@ class SourceState(SQLModel, table=True):
     last_started_at: str | None = Field(default=None, sa_type=Timestamp)
     claimed_by: str | None = None
     claimed_until: str | None = Field(default=None, sa_type=Timestamp)
-    # schema 4: the lease's holder (see dlrpoll.owner), the floor's poller, refused attempts
+    # schema 5: the lease's holder (see dlrpoll.owner), the floor's poller, refused attempts
     holder_host: str | None = None
     holder_pid: int | None = None
     holder_start: str | None = None
