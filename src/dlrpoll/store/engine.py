@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -100,6 +101,23 @@ def make_engine(url: str, *, busy_timeout: float = 30.0, readonly: bool = False)
     return engine
 
 
+def _wal(cur: Any, busy_timeout: float) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while the file is locked. On a new file that
+    several processes open at once, switching it to WAL needs an exclusive lock, and SQLite
+    answers "database is locked" at once, without its busy handler, to the one of two
+    connections that would otherwise deadlock; once the other commits, the switch works (or
+    is already done)."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _tune_sqlite(engine: Engine, busy_timeout: float, readonly: bool) -> None:
     ms = int(busy_timeout * 1000)
 
@@ -111,7 +129,7 @@ def _tune_sqlite(engine: Engine, busy_timeout: float, readonly: bool) -> None:
         try:
             cur.execute(f"PRAGMA busy_timeout = {ms}")
             if not readonly:  # a reader takes the file as it is (WAL, or a snapshot's)
-                cur.execute("PRAGMA journal_mode = WAL")
+                _wal(cur, busy_timeout)
                 cur.execute("PRAGMA synchronous = FULL")
             cur.execute("PRAGMA foreign_keys = ON")
             # statement journals and the small sorts of each write's status fold in memory,
