@@ -6,9 +6,11 @@ sources are still refused, saying by whom they were polled. On SQLite and Postgr
 
 from __future__ import annotations
 
+import itertools
 import os
 import select
 import signal
+import threading
 import time
 import traceback
 from datetime import timedelta
@@ -41,11 +43,15 @@ def make_config(boxes: list[Mailbox], url: str) -> LoadedConfig:
 def child(config: LoadedConfig, out: int) -> None:
     """The poller to kill: one round over every source at T0, marking each journal commit."""
     journal = Store.journal
+    commits = itertools.count(1)
 
     def marked(self: Store, *args: Any, **kw: Any) -> Any:
         got = journal(self, *args, **kw)
         os.write(out, b"journaled\n")
-        time.sleep(0.05)  # keep polls overlapping when the kill comes
+        if next(commits) >= KILL_AFTER:
+            # held here until the parent's SIGKILL: the polls in flight stay mid-way, with
+            # their leases taken, and none can finish first
+            threading.Event().wait()
         return got
 
     Store.journal = marked  # type: ignore[method-assign]
