@@ -11,7 +11,7 @@ by the generic reader. Pure and deterministic: the same tree always gives the sa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dlrpoll.receipts.catalogue.entry import Provider
@@ -42,21 +42,41 @@ def _holds(root: Node, condition: Condition) -> bool:
     return len(node.items) > 0 if isinstance(node, Obj) else len(node) > 0
 
 
+def _anchor(conditions: tuple[Condition, ...]) -> str | None:
+    """The top-level key a document must have for ``conditions`` to hold (every condition's
+    path starts there, so its first one's will do); ``None`` for a path that starts with a
+    list index (a document that is a list)."""
+    first = conditions[0][0][0] if conditions and conditions[0][0] else None
+    return first if isinstance(first, str) else None
+
+
 @dataclass(frozen=True)
 class Detector:
-    """Providers' signatures, compiled once (:func:`detector`)."""
+    """Providers' signatures, compiled once (:func:`detector`).
+
+    Every signature needs its first condition's top-level key, so the signatures are indexed
+    by that key (:attr:`by_key`): a record is checked only against the signatures its own
+    keys can satisfy, a handful instead of every provider's (an e-mail's text gives several
+    records, each read with this detector)."""
 
     signatures: tuple[tuple[str, tuple[tuple[Condition, ...], ...]], ...]
+    #: anchor key → (catalogue position, signature) for the signatures anchored there
+    by_key: Mapping[str, tuple[tuple[int, tuple[Condition, ...]], ...]] = field(
+        default_factory=dict
+    )
+    #: signatures without an anchor (a document that is a list), checked always
+    unanchored: tuple[tuple[int, tuple[Condition, ...]], ...] = ()
 
     def matches(self, root: Node | None) -> list[str]:
         """Every provider one of whose signatures ``root`` matches, in catalogue order."""
         if root is None:
             return []
-        return [
-            name
-            for name, alternatives in self.signatures
-            if any(all(_holds(root, c) for c in conds) for conds in alternatives)
-        ]
+        if isinstance(root, Obj):
+            candidates = [c for key in root.items if key in self.by_key for c in self.by_key[key]]
+        else:
+            candidates = []
+        found = {i for i, conds in (*candidates, *self.unanchored) if _all_hold(root, conds)}
+        return [self.signatures[i][0] for i in sorted(found)]
 
     def detect(self, root: Node | None) -> str | None:
         """The one provider whose receipt this is, or ``None`` (no match, or ambiguous)."""
@@ -64,15 +84,31 @@ class Detector:
         return found[0] if len(found) == 1 else None
 
 
+def _all_hold(root: Node, conditions: tuple[Condition, ...]) -> bool:
+    return all(_holds(root, c) for c in conditions)
+
+
 def detector(providers: Mapping[str, Provider] | Iterable[Provider]) -> Detector:
     """A :class:`Detector` for ``providers`` (those without signatures are never detected)."""
     items = providers.values() if isinstance(providers, Mapping) else providers
+    signatures = tuple(
+        (p.name, tuple(tuple(_compile(c) for c in sig) for sig in p.detect))
+        for p in items
+        if p.detect
+    )
+    by_key: dict[str, list[tuple[int, tuple[Condition, ...]]]] = {}
+    unanchored: list[tuple[int, tuple[Condition, ...]]] = []
+    for i, (_name, alternatives) in enumerate(signatures):
+        for conds in alternatives:
+            anchor = _anchor(conds)
+            if anchor is None:
+                unanchored.append((i, conds))
+            else:
+                by_key.setdefault(anchor, []).append((i, conds))
     return Detector(
-        tuple(
-            (p.name, tuple(tuple(_compile(c) for c in sig) for sig in p.detect))
-            for p in items
-            if p.detect
-        )
+        signatures,
+        {key: tuple(sigs) for key, sigs in by_key.items()},
+        tuple(unanchored),
     )
 
 
