@@ -15,16 +15,15 @@ receipt field and are not a mail header of the same name (``To:`` with an addres
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import tzinfo
-from email.message import Message
 
 from dlrpoll.errors import ParseError
 from dlrpoll.receipts.documents import find_receipts, json_tree, xml_tree
 from dlrpoll.receipts.fields import Fields, receipt_from_fields
 from dlrpoll.receipts.keyvalue import line_pairs, looks_like_query, pairs_receipt, query_pairs
 from dlrpoll.receipts.model import Receipt
-from dlrpoll.receipts.profiles import FIELD_NAMES, Profile
+from dlrpoll.receipts.profiles import Profile
 from dlrpoll.receipts.smpp import looks_like_smpp, parse_smpp
 from dlrpoll.receipts.tree import Node, from_pairs, norm_key
 
@@ -49,13 +48,12 @@ _MBOX_FLAGS = re.compile(r"[ROUDAF]{1,6}")
 _PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,18}[0-9]")
 
 
-def report_headers(msg: Message, profile: Profile) -> str:
-    """``Key: value`` lines of the headers that are a report's fields (module docstring)."""
-    fields = {
-        p[0] for name in FIELD_NAMES for p in profile.paths_for(name) if isinstance(p[0], str)
-    }
+def report_headers(headers: Iterable[tuple[str, object]], profile: Profile) -> str:
+    """``Key: value`` lines of the headers that are a report's fields (module docstring).
+    ``headers`` are an e-mail's ``(name, value)`` pairs in order (``Message.items()``)."""
+    fields = profile.field_keys
     lines: list[str] = []
-    for name, value in msg.items():
+    for name, value in headers:
         norm = norm_key(name)
         text = str(value).strip()
         if norm in _MAIL_HEADERS or norm.startswith(_MAIL_PREFIXES) or norm not in fields:
@@ -137,15 +135,18 @@ def text_receipts(text: str, profile: Profile, tz: tzinfo) -> Iterator[Receipt]:
                 yield got
                 continue
         rest.append(line)
+    rest_text = "\n".join(rest)
+    # a block without a single pair (a greeting, a signature) has no fields to read
     blocks = [
         Fields(from_pairs(pairs), profile)
-        for b in _BLANK.split("\n".join(rest))
+        for b in _BLANK.split(rest_text)
         for pairs in _reports(line_pairs(b))
+        if pairs
     ]
     found = [f for f in blocks if f.is_receipt()]
-    if not found:
+    if not found and len(blocks) > 1:
         # one report whose fields are spread over paragraphs
-        whole = Fields(from_pairs(line_pairs("\n".join(rest))), profile)
+        whole = Fields(from_pairs(line_pairs(rest_text)), profile)
         found = [whole] if whole.is_receipt() else []
     for f in found:
         yield receipt_from_fields(f, tz, "lines")

@@ -226,6 +226,9 @@ class Profile:
     _formats: Mapping[str, str] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+    _field_keys: frozenset[str] = field(
+        default=frozenset(), init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         named: dict[str, list[Path]] = {}
@@ -244,6 +247,13 @@ class Profile:
         object.__setattr__(self, "_prefixes", tuple(prefixes))
         object.__setattr__(self, "_paths", paths)
         object.__setattr__(self, "_formats", dict(self.date_formats))
+        top = {p[0] for field_paths in paths.values() for p in field_paths}
+        object.__setattr__(self, "_field_keys", frozenset(k for k in top if isinstance(k, str)))
+
+    @property
+    def field_keys(self) -> frozenset[str]:
+        """The top-level keys (normalized) any field is looked up under."""
+        return self._field_keys
 
     @property
     def unix_dates(self) -> bool | None:
