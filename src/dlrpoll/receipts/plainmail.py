@@ -22,8 +22,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: One header line as the feed parser recognises it (a name, then ``:``).
-_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+:")
+#: One header as the feed parser reads it: a name, ``:``, blanks (dropped), the rest of
+#: the line and its continuation lines (those starting with a blank), kept as they are.
+#: Lines end at LF only (a CR only ever comes before an LF here); ``str.splitlines``
+#: would also end them at form feeds and the like, which the parser keeps in a line.
+_HEADER = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*\n(?:[ \t][^\n]*\n)*)")
 #: The single-part types :mod:`.mail` searches, with simple parameters only: tokens or
 #: quoted tokens, nothing the parser would have to unquote, decode (RFC 2231) or repair.
 _CONTENT_TYPE = re.compile(
@@ -112,24 +115,14 @@ def _header_end(payload: bytes) -> tuple[int, int] | None:
 def _headers(head: bytes) -> list[tuple[str, str]] | None:
     """The ``(name, value)`` pairs of an ASCII header block that ends with LF, or ``None``
     when a line is one the feed parser would treat as a defect or as the body's start."""
+    text = head.decode("ascii")
     out: list[tuple[str, str]] = []
-    name = ""
-    value: list[str] = []
-    # split at LF only: str.splitlines would also split at form feeds and the like, which
-    # the parser keeps inside a line (a CR only ever comes before an LF here)
-    for line in head.decode("ascii").split("\n")[:-1]:
-        if line[:1] in (" ", "\t"):
-            if not name:
-                return None  # a continuation with nothing to continue
-            value.append(line + "\n")
-            continue
-        if name:
-            out.append((name, "".join(value).rstrip("\r\n")))
-        m = _NAME.match(line)
+    pos = 0
+    end = len(text)
+    while pos < end:
+        m = _HEADER.match(text, pos)
         if m is None:
-            return None  # the parser would take the body to start here
-        name = line[: m.end() - 1]
-        value = [line[m.end() :].lstrip(" \t") + "\n"]
-    if name:
-        out.append((name, "".join(value).rstrip("\r\n")))
+            return None  # a continuation with nothing to continue, or the body's start
+        out.append((m.group(1), m.group(2).rstrip("\r\n")))
+        pos = m.end()
     return out

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Union
 
 from dlrpoll.errors import ParseError
@@ -40,9 +41,11 @@ _NORM_KEY_RE = re.compile(r"[^0-9a-z]+")
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]|([^.\[\]]+)")
 
 
+@lru_cache(maxsize=4096)
 def norm_key(key: str) -> str:
     """A key as fields are matched: lower case, letters and digits only (``Done Date`` →
-    ``donedate``, ``message_id`` → ``messageid``)."""
+    ``donedate``, ``message_id`` → ``messageid``). Cached: a source's receipts spell the
+    same few keys again and again."""
     return _NORM_KEY_RE.sub("", key.lower())
 
 
