@@ -103,17 +103,22 @@ class Owner:
             return cls(owner)
         return owner
 
-    def gone(self) -> bool:
-        """Whether this holder certainly no longer runs. Only decidable on its own machine
-        (same host name, boot and pid namespace); ``False`` whenever in doubt."""
+    def running(self) -> bool | None:
+        """Whether this holder still runs: ``None`` when that cannot be known here (another
+        machine, a label, or a holder recorded without its identity on a machine where a
+        pid may have been reused)."""
         if self.pid <= 0 or self.host != socket.gethostname():
-            return False
+            return None
         here = machine()
         if self.start:
             if not here or self.machine != here:
-                return False
-            ticks = start_ticks(self.pid)
-            return ticks is None or ticks != self.start.rpartition("/")[2]
+                return None
+            return start_ticks(self.pid) == self.start.rpartition("/")[2]
         if here:
-            return False  # recorded without an identity here: cannot tell reuse apart
-        return not pid_exists(self.pid)
+            return None  # recorded without an identity here: cannot tell reuse apart
+        return pid_exists(self.pid)
+
+    def gone(self) -> bool:
+        """Whether this holder certainly no longer runs (:meth:`running` is ``False``);
+        ``False`` whenever in doubt."""
+        return self.running() is False

@@ -8,8 +8,6 @@ with); the daemon adds its jitter on top.
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -36,6 +34,8 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
     for cfg in config.settings.sources:
         rep = view.sources.get(cfg.name) or reports.SourceReport(cfg.name)
         owner, until = held.get(cfg.name, (None, None))
+        lease = leases.get(cfg.name)
+        holder = lease.holder if lease is not None else None
         rows.append(
             {
                 "source": cfg.name,
@@ -60,8 +60,9 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
                 "waiting_reparse": rep.waiting_reparse,
                 "claimed_by": owner,
                 "claimed_until": _iso(until),
-                "claim_holder_alive": None if owner is None else holder_alive(owner),
-                **lease_data(leases.get(cfg.name), now),
+                # the same row as the lease: one answer to "does its holder still run"
+                "claim_holder_alive": None if owner is None or holder is None else holder.running(),
+                **lease_data(lease, now),
             }
         )
     return {
@@ -93,42 +94,22 @@ def lease_data(lease: Lease | None, now: datetime) -> dict[str, Any]:
     }
 
 
-def lease_line(row: dict[str, Any]) -> str | None:
-    """Who holds a source, for people; ``None`` when nobody does."""
+def lease_line(row: dict[str, Any], tz: tzinfo | None = UTC) -> str | None:
+    """Who holds a source, for people (times in ``tz``, ``None`` for local time);
+    ``None`` when nobody does."""
     lease = row.get("lease")
     if not lease:
         return None
-    until = _hms(lease["until"])
+    until = _fmt(reports.to_time(lease["until"]), tz) + (" UTC" if tz is UTC else "")
     state = lease["state"]
     if state == "held":
-        return f"being polled by {lease['holder']}, lease until {until} UTC"
+        return f"being polled by {lease['holder']}, lease until {until}"
     if state == "gone":
         return (
-            f"leased by {lease['holder']} until {until} UTC, but that process is gone: the "
+            f"leased by {lease['holder']} until {until}, but that process is gone: the "
             f"next poll takes it over (or `dlrpoll release {row['source']}`)"
         )
-    return f"lease of {lease['holder']} ran out at {until} UTC (its holder stopped renewing it)"
-
-
-def _hms(when: str | None) -> str:
-    """A stored time as ``YYYY-MM-DD HH:MM:SS`` (UTC), as ``status`` shows times."""
-    t = reports.to_time(when)
-    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if t else "never"
-
-
-def holder_alive(owner: str) -> bool | None:
-    """Whether the process that holds a claim (``host:pid``) still runs: known only on its
-    own host; None elsewhere."""
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it runs, as another user
-        return True
-    return True
+    return f"lease of {lease['holder']} ran out at {until} (its holder stopped renewing it)"
 
 
 def _fmt(when: datetime | None, tz: tzinfo | None = UTC) -> str:
@@ -180,15 +161,8 @@ def format_status(data: dict[str, Any], *, local: bool = False) -> list[str]:
             lines.append(f"  {name}: last error: {row['error']}")
         elif row["outcome"] == "partial" and row["error"]:
             lines.append(f"  {name}: waiting for an operator: {row['error']}")
-        if row["claimed_by"]:
-            until = _fmt(reports.to_time(row["claimed_until"]), tz)
-            gone = {
-                False: "; that process is gone: the claim is void, the next poll takes over",
-                True: "",
-                None: "",
-            }[row["claim_holder_alive"]]
-            lines.append(f"  {name}: held by {row['claimed_by']} until {until} {zone}{gone}")
-        if (lease := lease_line(row)) is not None:
+        # one line from the source's lease (the claim_* keys of --json are the same row)
+        if (lease := lease_line(row, tz)) is not None:
             lines.append(f"  {name}: {lease}")
     lines.append("")
     lines.append("receipts in the last 24 h: " + (_by_key(data["receipts_by_state_24h"]) or "none"))

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dlrpoll.cli import main
+from dlrpoll.owner import Owner, machine
 from dlrpoll.store import PollRun, Store
 
 
@@ -35,7 +36,8 @@ def config(tmp_path: Path) -> Path:
                 error="1 item(s) left on the server: message 7 is 3.2 MiB, over max_size 1 MiB",
             )
         )
-        owner = f"{socket.gethostname()}:{dead_pid()}"
+        # a holder recorded with its identity on this machine, whose process has ended
+        owner = Owner(socket.gethostname(), dead_pid(), f"{machine()}/1")
         assert store.claim("stuck", now=now, interval=120, ttl=1200, owner=owner)
         assert store.claim("busy", now=now, interval=120, ttl=1200, owner=f"h:{os.getpid()}")
     path = tmp_path / "dlrpoll.toml"
@@ -56,10 +58,12 @@ def test_status_shows_items_left_and_a_dead_pollers_claim(
     assert main(["status", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "big: waiting for an operator: 1 item(s) left on the server: message 7" in out
-    stuck = next(line for line in out.splitlines() if line.startswith("  stuck: held by "))
+    stuck = next(line for line in out.splitlines() if line.startswith("  stuck: leased by "))
     assert "that process is gone" in stuck
-    busy = next(line for line in out.splitlines() if line.startswith("  busy: held by h:"))
+    busy = next(line for line in out.splitlines() if line.startswith("  busy: being polled by h:"))
     assert "gone" not in busy  # another host: whether it runs is not known here
+    # one line per held source, not a claim line and a lease line for the same row
+    assert sum(line.startswith("  stuck: ") for line in out.splitlines()) == 1
     assert main(["status", "--json", "--config", str(config)]) == 0
     rows = {r["source"]: r for r in json.loads(capsys.readouterr().out)["sources"]}
     assert rows["stuck"]["claim_holder_alive"] is False
