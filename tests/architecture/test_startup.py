@@ -93,5 +93,6 @@ def test_a_poll_of_pop3_sources_never_imports_zeep(tmp_path: Path) -> None:
     assert stdout.startswith("box: ok (fetched 1, stored 1")
     assert "dlrpoll.sources.pop3" in modules
     assert "zeep" not in roots(modules)
-    # a round for cron needs no scheduler either
+    # a round for cron needs no scheduler either, nor metrics it is not asked to write
     assert "apscheduler" not in roots(modules)
+    assert "prometheus_client" not in roots(modules)

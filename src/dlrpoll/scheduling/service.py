@@ -10,16 +10,32 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from dlrpoll import retention
 from dlrpoll.config import LoadedConfig, load_config
 from dlrpoll.errors import ConfigError
-from dlrpoll.metrics import metrics_writer
 from dlrpoll.poller import PollResult
 from dlrpoll.scheduling.round import poll_round, select_sources
 from dlrpoll.store.opening import open_store
 
+if TYPE_CHECKING:
+    from dlrpoll.metrics import MetricsWriter
+    from dlrpoll.store import Store
+
 log = logging.getLogger(__name__)
+
+
+def _metrics_writer(
+    path: str | None, config: LoadedConfig, store: Store, *, min_gap: float
+) -> MetricsWriter | None:
+    """The ``--metrics-file`` writer, or ``None`` without one; prometheus_client is imported
+    only then (a cron ``poll`` pays nothing for metrics it does not write)."""
+    if not path:
+        return None
+    from dlrpoll.metrics import metrics_writer
+
+    return metrics_writer(path, config, store, min_gap=min_gap)
 
 
 @contextmanager
@@ -64,7 +80,7 @@ def run_daemon(config: LoadedConfig, *, metrics_file: str | None = None) -> int:
 
     store = open_store(config)
     try:
-        metrics = metrics_writer(metrics_file, config, store, min_gap=5.0)
+        metrics = _metrics_writer(metrics_file, config, store, min_gap=5.0)
         daemon = Daemon(
             config,
             store,
@@ -98,7 +114,7 @@ def poll_once(
         stop = threading.Event()
         with on_signals(stop.set):
             results = poll_round(config, store, sources, stop=stop)
-        writer = metrics_writer(metrics_file, config, store, min_gap=0)
+        writer = _metrics_writer(metrics_file, config, store, min_gap=0)
         if writer is not None:
             writer.write_now()
     return results
