@@ -7,6 +7,8 @@ the item and what to do about it.
 
     DlrpollError
     ├── ConfigError               the configuration is wrong; nothing was polled
+    ├── ProfileError              a profile's table does not compile (raised by ``receipts``;
+    │                             the layers that own configuration turn it into ConfigError)
     ├── ParseError                one raw item is not a receipt we can read (quarantined)
     ├── StoreError                the database refused or failed
     │   ├── SchemaTooNewError     the file was written by a newer dlrpoll
@@ -34,6 +36,19 @@ class DlrpollError(Exception):
 
 class ConfigError(DlrpollError):
     """The configuration is invalid. ``problems`` lists every error by key path."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+class ProfileError(DlrpollError):
+    """A provider profile does not compile, or a profile name is unknown. ``problems`` lists
+    every error by key path (``profiles.acme.states.3: …``).
+
+    The profile language raises this, not :class:`ConfigError`: ``receipts`` knows nothing of
+    where a profile came from. The config, a configured source's parser and the ``parse`` and
+    ``profiles`` commands turn it into a :class:`ConfigError` with the same problems."""
 
     def __init__(self, problems: list[str] | str) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)

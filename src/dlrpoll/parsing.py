@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import tzinfo
 
-from dlrpoll.config import LoadedConfig, SourceConfig
+from dlrpoll.config import LoadedConfig, SourceConfig, configured_profiles, source_profile
 from dlrpoll.errors import ParseError
 from dlrpoll.rawitem import RawItem
-from dlrpoll.receipts import Profile, build_profiles, parse_payload, resolve_profile
+from dlrpoll.receipts import Profile, parse_payload
 from dlrpoll.receipts.safety import safe_receipts
 from dlrpoll.store import ParsedRaw
 
@@ -51,10 +51,7 @@ class Parser:
 
 
 def parser_for(config: LoadedConfig, source: SourceConfig) -> Parser:
-    """The parser a source's items are read with: its profile and time zone."""
-    profiles = build_profiles(
-        {name: p.model_dump() for name, p in config.settings.profiles.items()}
-    )
-    return Parser(
-        resolve_profile(profiles, source.profile, source.auto_fallback), source.tz, source.name
-    )
+    """The parser a source's items are read with: its profile and time zone. Raises
+    :class:`~dlrpoll.errors.ConfigError` for a profile that does not build or is unknown."""
+    profile = source_profile(configured_profiles(config.settings), source)
+    return Parser(profile, source.tz, source.name)

@@ -130,10 +130,10 @@ def test_the_profile_says_how_to_read_digits() -> None:
     assert r.done_at == datetime(2023, 11, 26, 17, 58, 50, tzinfo=UTC)
 
 
-def test_a_bad_dates_setting_is_a_config_problem() -> None:
-    from dlrpoll.errors import ConfigError
+def test_a_bad_dates_setting_is_a_profile_problem() -> None:
+    from dlrpoll.errors import ProfileError
 
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ProfileError) as info:
         build_profiles({"a": {"dates": "epoch"}})
     assert info.value.problems == [
         "profiles.a.dates: 'epoch' is not a way to read dates; use 'auto', 'smpp', 'unix', "

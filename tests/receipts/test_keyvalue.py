@@ -185,8 +185,8 @@ def test_self_naming_words_without_a_profile_table() -> None:
     ],
 )
 def test_bad_profiles_name_the_key_path(spec: dict[str, object], problem: str) -> None:
-    from dlrpoll.errors import ConfigError
+    from dlrpoll.errors import ProfileError
 
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ProfileError) as info:
         build_profiles({"acme": spec})
     assert any(p.startswith(problem) for p in info.value.problems), info.value.problems

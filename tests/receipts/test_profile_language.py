@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from dlrpoll.cli import main
-from dlrpoll.errors import ConfigError, ParseError
+from dlrpoll.errors import ParseError, ProfileError
 from dlrpoll.receipts import State, build_profiles, parse_payload
 
 
@@ -21,7 +21,7 @@ def read(spec: dict[str, Any], text: str, tz: Any = UTC) -> list[Any]:
 
 
 def problems(spec: dict[str, Any]) -> list[str]:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ProfileError) as info:
         build_profiles({"acme": spec})
     return info.value.problems
 
@@ -278,7 +278,7 @@ def test_every_mistake_is_reported_by_key_path(spec: dict[str, Any], problem: st
 
 
 def test_auto_cannot_be_defined() -> None:
-    with pytest.raises(ConfigError, match="profiles.auto"):
+    with pytest.raises(ProfileError, match="profiles.auto"):
         build_profiles({"auto": {}})
 
 

@@ -7,7 +7,7 @@ from datetime import UTC
 import pytest
 
 from dlrpoll.config import parse_settings
-from dlrpoll.errors import ConfigError, ParseError
+from dlrpoll.errors import ParseError, ProfileError
 from dlrpoll.receipts import BUILTIN_PROFILES, State, build_profiles, parse_payload
 from tests.receipts.conftest import fixture_lines
 
@@ -87,7 +87,7 @@ def test_profile_states_with_spaces_from_a_config_file() -> None:
 
 
 def test_a_state_with_spaces_is_named_by_its_quoted_key_path() -> None:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ProfileError) as info:
         build_profiles({"acme": {"states": {"DELIVERED TO CARRIER": {"state": "ENRUTE"}}}})
     assert info.value.problems[0].startswith(
         "profiles.acme.states.\"DELIVERED TO CARRIER\".state: 'ENRUTE' is not a state"

@@ -18,7 +18,7 @@ import orjson
 
 from dlrpoll.cli.common import add_common_options, add_config_option
 from dlrpoll.config.paths import CONFIG_ENV, default_config_path
-from dlrpoll.errors import ConfigError, ParseError
+from dlrpoll.errors import ConfigError, ParseError, ProfileError
 
 if TYPE_CHECKING:
     from dlrpoll.receipts import Profile, Receipt
@@ -98,19 +98,17 @@ def register(sub: Any) -> None:
 
 
 def _profiles(args: argparse.Namespace) -> dict[str, Profile]:
-    from dlrpoll.receipts import BUILTIN_PROFILES, State, build_profiles
+    """Built-ins, plus the config's profiles when a config is given or found."""
+    from dlrpoll.receipts import BUILTIN_PROFILES, State
 
     if not _STATE_NAMES:
         _STATE_NAMES.update({state: state.name for state in State})
-    """Built-ins, plus the config's profiles when a config is given or found."""
     explicit = getattr(args, "config", None)
     if explicit or os.environ.get(CONFIG_ENV) or default_config_path().exists():
-        from dlrpoll.config import load_config
+        from dlrpoll.config import configured_profiles, load_config
 
         config = load_config(explicit, resolve_secrets=False)
-        return build_profiles(
-            {name: p.model_dump() for name, p in config.settings.profiles.items()}
-        )
+        return configured_profiles(config.settings)
     return dict(BUILTIN_PROFILES)
 
 
@@ -239,7 +237,7 @@ def handle(args: argparse.Namespace) -> int:
     profiles = _profiles(args)
     try:
         profile = resolve_profile(profiles, args.profile)
-    except ConfigError as exc:
+    except ProfileError as exc:  # the command's edge: a bad --profile is a usage error
         raise ConfigError(f"--profile: {exc} (--config FILE)") from None
     tz = _zone(args.timezone, profile)
     if args.explain:

@@ -56,17 +56,14 @@ def register(sub: Any) -> None:
 
 def _profiles(args: argparse.Namespace) -> tuple[dict[str, Profile], set[str]]:
     """Every profile by name, and the names the config defines."""
-    from dlrpoll.config import CONFIG_ENV, default_config_path, load_config
-    from dlrpoll.receipts import build_profiles
+    from dlrpoll.config import CONFIG_ENV, configured_profiles, default_config_path, load_config
+    from dlrpoll.receipts import BUILTIN_PROFILES
 
     explicit = getattr(args, "config", None)
     if explicit or os.environ.get(CONFIG_ENV) or default_config_path().exists():
         config = load_config(explicit, resolve_secrets=False)
-        user = {
-            name: p.model_dump(exclude_none=True) for name, p in config.settings.profiles.items()
-        }
-        return build_profiles(user), set(user)
-    return build_profiles({}), set()
+        return configured_profiles(config.settings), set(config.settings.profiles)
+    return dict(BUILTIN_PROFILES), set()
 
 
 # --- TOML ---------------------------------------------------------------------------------

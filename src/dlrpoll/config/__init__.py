@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     from dlrpoll.config.pop3 import (
         Pop3SourceConfig,
     )
+    from dlrpoll.config.profiles import (
+        configured_profiles,
+        source_profile,
+    )
     from dlrpoll.config.secrets import (
         Secret,
         SecretRef,
@@ -103,6 +107,7 @@ _HOMES: dict[str, str] = {
     "SourceBase": "source_base",
     "SourceConfig": "settings",
     "check_profiles": "load",
+    "configured_profiles": "profiles",
     "default_config_path": "paths",
     "describe": "secrets",
     "format_duration": "values",
@@ -112,6 +117,7 @@ _HOMES: dict[str, str] = {
     "parse_settings": "load",
     "parse_size": "values",
     "secret_settings": "secrets",
+    "source_profile": "profiles",
 }
 
 __all__ = [
@@ -140,6 +146,7 @@ __all__ = [
     "SourceConfig",
     "TokenConfig",
     "check_profiles",
+    "configured_profiles",
     "default_config_path",
     "describe",
     "format_duration",
@@ -149,6 +156,7 @@ __all__ = [
     "parse_settings",
     "parse_size",
     "secret_settings",
+    "source_profile",
 ]
 
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from dlrpoll.config.paths import CONFIG_ENV, default_config_path
 from dlrpoll.config.secrets import Secret, resolve_secret, secret_settings
 from dlrpoll.config.settings import SOURCE_KINDS, LoadedConfig, Settings
-from dlrpoll.errors import ConfigError
+from dlrpoll.errors import ConfigError, ProfileError
 from dlrpoll.receipts import AUTO, BUILTIN_PROFILES, build_profiles
 
 _KINDS_TEXT = " or ".join(f'"{k}"' for k in SOURCE_KINDS)
@@ -82,7 +82,7 @@ def check_profiles(settings: Settings) -> None:
     problems: list[str] = []
     try:
         known = set(build_profiles({n: p.model_dump() for n, p in settings.profiles.items()}))
-    except ConfigError as exc:
+    except ProfileError as exc:  # the profile language's problems are the config's
         problems.extend(exc.problems)
         known = set(BUILTIN_PROFILES) | set(settings.profiles)
     known.add(AUTO)

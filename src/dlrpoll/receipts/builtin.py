@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from dlrpoll.errors import ConfigError
+from dlrpoll.errors import ProfileError
 from dlrpoll.receipts.catalogue import PROVIDERS
 from dlrpoll.receipts.detect import Detection, detector
 from dlrpoll.receipts.profiles import Profile
@@ -34,7 +34,7 @@ def _compile_builtins() -> dict[str, Profile]:
         if profile is not None:
             out[name] = profile
     if problems:  # a bug in the catalogue: fail at import, not in a poll
-        raise ConfigError(problems)
+        raise ProfileError(problems)
     return out
 
 
@@ -45,7 +45,7 @@ _DETECTOR = detector(PROVIDERS)
 
 def build_profiles(user: Mapping[str, Mapping[str, Any]]) -> dict[str, Profile]:
     """Built-in profiles plus the user's ``[profiles.NAME]`` tables, by name (a user profile
-    with a built-in's name replaces it). Raises :class:`ConfigError` listing every problem
+    with a built-in's name replaces it). Raises :class:`ProfileError` listing every problem
     by key path."""
     return _build(user, BUILTIN_PROFILES)
 
@@ -60,13 +60,13 @@ def auto_profile(profiles: Mapping[str, Profile], fallback: str = DEFAULT_FALLBA
 def resolve_profile(
     profiles: Mapping[str, Profile], name: str, fallback: str = DEFAULT_FALLBACK
 ) -> Profile:
-    """The profile called ``name`` (``auto`` included); :class:`ConfigError` if unknown."""
+    """The profile called ``name`` (``auto`` included); :class:`ProfileError` if unknown."""
     if name == AUTO:
         return auto_profile(profiles, fallback)
     try:
         return profiles[name]
     except KeyError:
-        raise ConfigError(
+        raise ProfileError(
             f"unknown profile {name!r}; known: auto, {', '.join(profiles)}; "
             f"or define [profiles.{name}] in the config"
         ) from None

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dlrpoll.errors import ConfigError, ParseError
+from dlrpoll.errors import ParseError, ProfileError
 from dlrpoll.receipts.datefmt import check_format
 from dlrpoll.receipts.matchid import VERBATIM, match_rule
 from dlrpoll.receipts.model import State
@@ -239,7 +239,7 @@ def build_profiles(
     """``builtin`` profiles plus the user's ``[profiles.NAME]`` tables, by name.
 
     A user profile with a built-in's name replaces it. Every problem is reported at once as
-    a :class:`~dlrpoll.errors.ConfigError` naming its key path.
+    a :class:`~dlrpoll.errors.ProfileError` naming its key path.
     """
     profiles = dict(builtin)
     problems: list[str] = []
@@ -260,5 +260,5 @@ def build_profiles(
         if built is not None:
             profiles[name] = built
     if problems:
-        raise ConfigError(problems)
+        raise ProfileError(problems)
     return profiles
