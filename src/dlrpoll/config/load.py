@@ -65,9 +65,9 @@ def _format_errors(exc: ValidationError) -> list[str]:
 def _resolve_secrets(settings: Settings, path: Path | None) -> dict[tuple[str, ...], Secret]:
     problems: list[str] = []
     secrets: dict[tuple[str, ...], Secret] = {}
-    for i, src in enumerate(settings.sources):
+    for src in settings.sources:
         for key, val in secret_settings(src):
-            where = f"sources[{i}]." + ".".join(key)
+            where = ".".join((src.key_path, *key))
             try:
                 secrets[(src.name, *key)] = resolve_secret(val, where, path)
             except ConfigError as exc:
@@ -87,10 +87,10 @@ def check_profiles(settings: Settings) -> None:
         known = set(BUILTIN_PROFILES) | set(settings.profiles)
     known.add(AUTO)
     builtin = ", ".join((AUTO, *BUILTIN_PROFILES))
-    for i, src in enumerate(settings.sources):
+    for src in settings.sources:
         if src.profile not in known:
             problems.append(
-                f"sources[{i}].profile: unknown profile {src.profile!r}; built-in: {builtin}; "
+                f"{src.key_path}.profile: unknown profile {src.profile!r}; built-in: {builtin}; "
                 f"or define [profiles.{src.profile}]"
             )
     if problems:

@@ -101,6 +101,16 @@ class Settings(Model):
             seen.add(src.name)
         return self
 
+    @model_validator(mode="after")
+    def _place_sources(self) -> Settings:
+        # each source knows its key path (sources[2]) for the messages of the layers that
+        # use it at run time; a source object placed elsewhere before is copied, not moved
+        for i, src in enumerate(self.sources):
+            if src._position is not None and src._position != i:
+                src = self.sources[i] = src.model_copy()
+            src._position = i
+        return self
+
     def source(self, name: str) -> SourceConfig:
         for src in self.sources:
             if src.name == name:
@@ -131,14 +141,13 @@ class LoadedConfig:
         return out
 
     def secret(self, source: str, *key: str) -> Secret:
-        """The resolved secret at ``sources[name].key…``; e.g. ``secret("box", "password")``.
+        """The resolved secret at ``key…`` of source ``source``; e.g. ``secret("box", "password")``.
         Raises :class:`ConfigError` when secrets were not resolved (a read-only command)."""
         try:
             return self.secrets[(source, *key)]
         except KeyError:
-            raise ConfigError(
-                f"sources.{source}.{'.'.join(key)}: this command did not resolve secrets"
-            ) from None
+            where = self.settings.source(source).where(*key)
+            raise ConfigError(f"{where}: this command did not resolve secrets") from None
 
     @property
     def database_url(self) -> str:

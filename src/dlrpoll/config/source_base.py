@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from dlrpoll.config.values import MIN_INTERVAL_SECONDS, Duration, format_duration
 
@@ -38,6 +38,9 @@ class SourceBase(Model):
     retries: int = Field(default=3, ge=0, le=10)
     #: this source's lease TTL; unset: ``[database] lease_ttl``
     lease_ttl: LeaseTtl | None = None
+    #: where the source's table is among the file's ``[[sources]]`` (0-based, as load-time
+    #: messages count); set by :class:`~dlrpoll.config.settings.Settings`
+    _position: int | None = PrivateAttr(default=None)
 
     @field_validator("interval")
     @classmethod
@@ -64,6 +67,18 @@ class SourceBase(Model):
         if v <= 0:
             raise ValueError("must be a positive duration")
         return v
+
+    @property
+    def key_path(self) -> str:
+        """The source's table as every message names it: ``sources[2]``, the key path
+        load-time messages and ``check-config`` use, which a user finds in the TOML file.
+        ``sources[?]`` for settings made on their own, outside a file (tests)."""
+        return f"sources[{'?' if self._position is None else self._position}]"
+
+    def where(self, *keys: str) -> str:
+        """A run-time message's start, naming the source and the key to fix:
+        ``where("items")`` → ``source 'upside': sources[2].items``."""
+        return f"source {self.name!r}: " + ".".join((self.key_path, *keys))
 
     @property
     def scope(self) -> str:
