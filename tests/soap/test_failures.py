@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 
 from dlrpoll.config import Secret, SoapSourceConfig
-from dlrpoll.errors import DlrpollError
+from dlrpoll.errors import ConfigError, DlrpollError
 from dlrpoll.sandbox.soap_inbox import Injected, SoapInbox, smpp_receipts
 from dlrpoll.sources.retry import RetryPolicy
 from dlrpoll.sources.soap import SoapSource
 from dlrpoll.sources.soap.failures import TABLE, Stage, expected_keys
 from tests.soap.canned import Canned, Request, Response
 from tests.soap.conftest import SIGNATURE, TOKEN
+from tests.support.placed import placed
 
 Key = tuple[Stage, bool]
 SMS_WSDL = resources.files("dlrpoll.sandbox").joinpath("sms.wsdl").read_text(encoding="utf-8")
@@ -49,7 +50,8 @@ class Rig:
         values.update(cfg)
         if args is None:
             args = {"token": Secret(TOKEN, "env T"), "signature": Secret(SIGNATURE, "env S")}
-        config = SoapSourceConfig.model_validate(values)
+        config = placed(values)
+        assert isinstance(config, SoapSourceConfig)
         return SoapSource(config, args, RetryPolicy(attempts=1, wait_initial=0.0))
 
     def wsdl_file(self, text: str = SMS_WSDL, name: str = "sms.wsdl") -> str:
@@ -174,3 +176,14 @@ def test_every_row_is_reached_by_a_real_failure(rig: Rig, stage: Stage, consumin
     else:
         assert type(got) is rule.error, f"{stage}: {got!r}"
         assert re.search(_pattern(rule.message), str(got)), str(got)
+
+
+@pytest.mark.parametrize(
+    "stage", sorted({s for s, _c in TABLE if TABLE[(s, False)].error is ConfigError})
+)
+def test_a_setting_to_fix_is_named_by_the_source_and_its_key_path(rig: Rig, stage: Stage) -> None:
+    rig.inbox.load(smpp_receipts(3))
+    got = outcome(SCENARIOS[stage](rig, False))
+    key = TABLE[(stage, False)].message.split(":", 1)[0].removeprefix("{where}.")
+    assert isinstance(got, ConfigError)
+    assert str(got).startswith(f"source 'upside': sources[0].{key}: "), str(got)

@@ -23,9 +23,10 @@ from dlrpoll.sources.base import Batch
 from dlrpoll.sources.retry import RetryPolicy
 from dlrpoll.sources.soap import SoapSource
 from tests.soap.conftest import SIGNATURE, TOKEN
+from tests.support.placed import placed
 
 
-def make(inbox: SoapInbox, attempts: int = 1, **overrides: Any) -> SoapSource:
+def make(inbox: SoapInbox, attempts: int = 1, at: int = 0, **overrides: Any) -> SoapSource:
     values: dict[str, Any] = {
         "kind": "soap",
         "name": "upside",
@@ -33,7 +34,8 @@ def make(inbox: SoapInbox, attempts: int = 1, **overrides: Any) -> SoapSource:
         "timeout": 0.5,
     }
     values.update(overrides)
-    cfg = SoapSourceConfig.model_validate(values)
+    cfg = placed(values, at=at)
+    assert isinstance(cfg, SoapSourceConfig)
     args = {"token": Secret(TOKEN, "env T"), "signature": Secret(SIGNATURE, "env S")}
     return SoapSource(cfg, args, RetryPolicy(attempts=attempts, wait_initial=0.0))
 
@@ -227,20 +229,30 @@ def test_items_path_may_name_the_wrappers_zeep_drops(inbox: SoapInbox) -> None:
     assert [i.remote_id for _b, items in got for i in items] == ids
 
 
+TWO_PHASE = {"mode": "two-phase"}
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
         ({"items": "Messages"}, "items: 'Messages' does not lead"),
         ({"fields": {"body": "text"}}, "fields.body: NewSMSMessage has no element 'text'"),
-        ({"operation": "GetAllMessages"}, "no operation 'GetAllMessages'"),
-        ({"mode": "two-phase", "ack_arg": "id"}, "ack_arg: SetMessageReadFlag takes no"),
+        ({"operation": "GetAllMessages"}, "operation: the WSDL http://"),
+        ({**TWO_PHASE, "ack_arg": "id"}, "ack_arg: SetMessageReadFlag takes no"),
+        ({**TWO_PHASE, "peek_items": "Nope"}, "peek_items: 'Nope' does not lead"),
+        ({**TWO_PHASE, "peek_operation": "Nope"}, "peek_operation: the WSDL http://"),
+        ({**TWO_PHASE, "ack_operation": "Nope"}, "ack_operation: the WSDL has no operation"),
     ],
 )
-def test_layout_mistakes_are_config_errors(
+def test_layout_mistakes_are_config_errors_naming_the_source_and_its_key_path(
     inbox: SoapInbox, overrides: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ConfigError, match=message):
-        drain(make(inbox, **overrides))
+    # the third [[sources]] table: the key path a user finds in the file, as load-time
+    # messages and check-config give it
+    with pytest.raises(ConfigError) as info:
+        drain(make(inbox, at=2, **overrides))
+    assert info.value.problems == [str(info.value)]
+    assert str(info.value).startswith(f"source 'upside': sources[2].{message}"), info.value
 
 
 def test_a_fault_in_a_200_response_is_refused(inbox: SoapInbox) -> None:

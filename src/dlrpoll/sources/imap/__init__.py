@@ -123,6 +123,6 @@ def from_config(config: LoadedConfig, cfg: SourceConfig, retry: RetryPolicy) -> 
     """The registry's factory (see :data:`dlrpoll.sources.KINDS`)."""
     assert isinstance(cfg, ImapSourceConfig)
     if cfg.auth is not None:
-        signin = sign_in_for(config, cfg.name, cfg.username, cfg.auth, cfg.timeout)
+        signin = sign_in_for(config, cfg)
         return ImapSource(cfg, signin=signin, retry=retry)
     return ImapSource(cfg, password=config.secret(cfg.name, "password"), retry=retry)

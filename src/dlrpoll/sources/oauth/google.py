@@ -31,7 +31,8 @@ _GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 class GoogleTokenSource:
     """Access tokens from Google. ``secrets`` holds the resolved ``client_secret`` and
     ``refresh_token`` for the refresh-token flow; ``subject`` is whom a service account acts
-    as; ``timeout`` bounds every HTTP request (seconds)."""
+    as; ``timeout`` bounds every HTTP request (seconds); ``where`` names the setting in
+    messages (the source and its key path, from the config)."""
 
     def __init__(
         self,
@@ -41,6 +42,7 @@ class GoogleTokenSource:
         subject: str,
         secrets: dict[str, Secret],
         timeout: float,
+        where: str = "auth.token.google",
     ) -> None:
         try:
             import google.auth.transport.requests as google_requests
@@ -48,8 +50,7 @@ class GoogleTokenSource:
             from google.oauth2 import service_account
         except ImportError as exc:
             raise ConfigError(
-                f"sources.{source}.auth.token.google needs the google-auth library: "
-                "pip install 'dlrpoll[google]'"
+                f"{where} needs the google-auth library: pip install 'dlrpoll[google]'"
             ) from exc
         self.source = source
         self.timeout = timeout

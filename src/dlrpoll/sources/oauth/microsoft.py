@@ -67,17 +67,23 @@ def _certificate(pem: str) -> dict[str, str]:
 
 class MicrosoftTokenSource:
     """Client-credentials tokens from Entra ID. ``credential`` is the resolved client secret
-    or certificate PEM; ``timeout`` bounds every HTTP request (seconds)."""
+    or certificate PEM; ``timeout`` bounds every HTTP request (seconds); ``where`` names the
+    setting in messages (the source and its key path, from the config)."""
 
     def __init__(
-        self, source: str, cfg: MicrosoftToken, credential: Secret, timeout: float
+        self,
+        source: str,
+        cfg: MicrosoftToken,
+        credential: Secret,
+        timeout: float,
+        *,
+        where: str = "auth.token.microsoft",
     ) -> None:
         try:
             import msal
         except ImportError as exc:
             raise ConfigError(
-                f"sources.{source}.auth.token.microsoft needs the msal library: "
-                "pip install 'dlrpoll[msal]'"
+                f"{where} needs the msal library: pip install 'dlrpoll[msal]'"
             ) from exc
         self.source = source
         self.cfg = cfg

@@ -43,7 +43,7 @@ def check_pop3(config: LoadedConfig, cfg: SourceConfig, *, now: float) -> Connec
                                          f"{cfg.username!r}"])  # fmt: skip
     signin: OAuthSignIn | None = None
     if cfg.auth is not None:
-        signin = sign_in_for(config, cfg.name, cfg.username, cfg.auth, cfg.timeout)
+        signin = sign_in_for(config, cfg)
     ctx = ssl.create_default_context(cafile=cfg.ca_file) if cfg.tls != "none" else None
     what = f"connecting to {where}"
     client: poplib.POP3 | None = None

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from dlrpoll.config import AuthConfig, LoadedConfig
+from dlrpoll.config import LoadedConfig
+from dlrpoll.config.mailbox import MailboxSourceBase
 from dlrpoll.errors import SourceAuthError
 from dlrpoll.sources.oauth.sasl import MECHANISMS, initial_response
 from dlrpoll.sources.oauth.tokens import (
@@ -97,9 +98,9 @@ class OAuthSignIn:
         )
 
 
-def _token_source(config: LoadedConfig, name: str, auth: AuthConfig, timeout: float,
-                  username: str) -> TokenSource:  # fmt: skip
-    token = auth.token
+def _token_source(config: LoadedConfig, cfg: MailboxSourceBase) -> TokenSource:
+    assert cfg.auth is not None
+    name, timeout, token = cfg.name, cfg.timeout, cfg.auth.token
     if token.command is not None:
         return CommandToken(name, token.command, timeout)
     if token.file is not None:
@@ -112,7 +113,8 @@ def _token_source(config: LoadedConfig, name: str, auth: AuthConfig, timeout: fl
 
         key = "client_secret" if token.microsoft.client_secret is not None else "certificate"
         credential = config.secret(name, "auth", "token", "microsoft", key)
-        return MicrosoftTokenSource(name, token.microsoft, credential, timeout)
+        where = cfg.where("auth", "token", "microsoft")
+        return MicrosoftTokenSource(name, token.microsoft, credential, timeout, where=where)
     assert token.google is not None
     from dlrpoll.sources.oauth.google import GoogleTokenSource
 
@@ -124,21 +126,27 @@ def _token_source(config: LoadedConfig, name: str, auth: AuthConfig, timeout: fl
             for k in ("client_secret", "refresh_token")
         }
     return GoogleTokenSource(
-        name, google, subject=google.subject or username, secrets=secrets, timeout=timeout
+        name,
+        google,
+        subject=google.subject or cfg.username,
+        secrets=secrets,
+        timeout=timeout,
+        where=cfg.where("auth", "token", "google"),
     )
 
 
-def sign_in_for(
-    config: LoadedConfig, name: str, username: str, auth: AuthConfig, timeout: float
-) -> OAuthSignIn:
-    """The sign-in of source ``name`` (its ``auth`` table), with the process's token cache for
-    it. Raises :class:`~dlrpoll.errors.ConfigError` when an optional library is missing."""
+def sign_in_for(config: LoadedConfig, cfg: MailboxSourceBase) -> OAuthSignIn:
+    """The sign-in of the mailbox source ``cfg`` (its ``auth`` table), with the process's
+    token cache for it. Raises :class:`~dlrpoll.errors.ConfigError` when an optional library
+    is missing."""
+    assert cfg.auth is not None
+    name, auth = cfg.name, cfg.auth
     # a rotated secret (a new client secret in the environment) gets a new cache
     secrets = sorted((k, hash(v)) for k, v in config.source_secrets(name).items() if k[0] == "auth")
     key = (name, auth.model_dump_json() + repr(secrets))
     with _caches_lock:
         cache = _caches.get(key)
         if cache is None:
-            cache = TokenCache(_token_source(config, name, auth, timeout, username))
+            cache = TokenCache(_token_source(config, cfg))
             _caches[key] = cache
-    return OAuthSignIn(name, username, auth.mechanism, cache)
+    return OAuthSignIn(name, cfg.username, auth.mechanism, cache)

@@ -164,6 +164,6 @@ def from_config(config: LoadedConfig, cfg: SourceConfig, retry: RetryPolicy) -> 
     """The registry's factory (see :data:`dlrpoll.sources.KINDS`)."""
     assert isinstance(cfg, Pop3SourceConfig)
     if cfg.auth is not None:
-        signin = sign_in_for(config, cfg.name, cfg.username, cfg.auth, cfg.timeout)
+        signin = sign_in_for(config, cfg)
         return Pop3Source(cfg, None, retry=retry, signin=signin)
     return Pop3Source(cfg, config.secret(cfg.name, "password"), retry=retry)

@@ -98,7 +98,9 @@ _WSDL_STAGES = frozenset(s for s in Stage if s.value.startswith("wsdl-"))
 @dataclass(frozen=True)
 class Rule:
     """What a failure becomes: ``error`` (``None``: journal what arrived, with the message as
-    its reason) and the message, a :meth:`str.format` template over the failure's words."""
+    its reason) and the message, a :meth:`str.format` template over the failure's words. A
+    :class:`ConfigError` names the setting to fix: its template starts with ``{where}``, the
+    source and its key path (:meth:`~dlrpoll.config.SourceBase.where`)."""
 
     error: type[DlrpollError] | None
     message: str
@@ -134,9 +136,7 @@ _RULES: dict[Stage, dict[bool, Rule]] = {
     Stage.WSDL_UNREACHABLE: {
         False: Rule(SourceConnectError, "cannot fetch the WSDL {wsdl}: {detail}")
     },
-    Stage.WSDL_UNREADABLE: {
-        False: Rule(ConfigError, "sources.{source}.wsdl: cannot read {wsdl}: {detail}")
-    },
+    Stage.WSDL_UNREADABLE: {False: Rule(ConfigError, "{where}.wsdl: cannot read {wsdl}: {detail}")},
     Stage.WSDL_HTTP: {False: Rule(SourceProtocolError, "cannot fetch the WSDL {wsdl}: {detail}")},
     Stage.WSDL_INVALID: {
         False: Rule(SourceResponseError, "{wsdl} is not a WSDL dlrpoll can use: {detail}")
@@ -145,8 +145,7 @@ _RULES: dict[Stage, dict[bool, Rule]] = {
     Stage.ARGS: _both(
         Rule(
             ConfigError,
-            "sources.{source}.args: {operation} does not accept these arguments ({given}); "
-            "it takes {takes}",
+            "{where}.args: {operation} does not accept these arguments ({given}); it takes {takes}",
         )
     ),
     Stage.REQUEST: _both(

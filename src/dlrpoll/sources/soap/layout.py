@@ -10,7 +10,7 @@ element names from the SOAP Body's child down, so that reading an envelope needs
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -75,11 +75,17 @@ def _descend(start: SchemaNode, steps: list[str]) -> list[SchemaNode] | None:
 
 
 def layout(
-    operation: str, wrapper: SchemaNode, items: str, fields: Mapping[str, str], where: str
+    operation: str,
+    wrapper: SchemaNode,
+    items: str,
+    fields: Mapping[str, str],
+    where: Callable[[str], str],
+    items_key: str = "items",
 ) -> Plan:
-    """The plan for the response ``wrapper`` with ``items`` and ``fields`` (our names to
-    dotted element names). Raises :class:`ConfigError` at ``where`` naming what the
-    response offers when they lead nowhere."""
+    """The plan for the response ``wrapper`` with ``items`` (the setting ``items_key``) and
+    ``fields`` (our names to dotted element names). Raises :class:`ConfigError` naming the
+    setting (``where(key)``: the source and the key path) and what the response offers
+    when they lead nowhere."""
     # the levels zeep unwraps: the response element, then single-element wrappers (twice)
     levels = [[wrapper]]
     for _ in range(2):
@@ -99,7 +105,7 @@ def layout(
     if chain is None:
         offered = sorted({c.local for lv in levels for c in _kids(lv[-1])} - {ANY})
         raise ConfigError(
-            f"{where}.items: {items!r} does not lead to elements in the response of "
+            f"{where(items_key)}: {items!r} does not lead to elements in the response of "
             f"{operation!r}; the result offers: {', '.join(offered) or 'nothing'}"
         )
     member = chain[-1].member
@@ -113,7 +119,7 @@ def layout(
         if found is None or len(found) < 2:
             names = ", ".join(c.local for c in item.children) or "nothing"
             raise ConfigError(
-                f"{where}.fields.{ours}: {item.local if item.local != ANY else 'an item'} has "
+                f"{where(f'fields.{ours}')}: {item.local if item.local != ANY else 'an item'} has "
                 f"no element {theirs!r} (it has: {names})"
             )
         paths[ours] = tuple(el.qname for el in found[1:])
@@ -125,13 +131,17 @@ def layout(
     return Plan(operation, path, paths, frozenset(), frozenset(binary), known, around)
 
 
-def plan(cfg: SoapSourceConfig, service: Service, operation: str, items: str) -> Plan:
-    """The plan for ``operation`` of the loaded WSDL, with ``items`` and ``cfg.fields``."""
-    where = f"sources.{cfg.name}"
-    wrapper = wsdl.response_node(service, operation, where, cfg.wsdl)
+def plan(cfg: SoapSourceConfig, service: Service, *, peek: bool = False) -> Plan:
+    """The plan for the loaded WSDL's ``operation`` with ``items`` (``peek_operation`` with
+    ``peek_items`` when ``peek``), and ``cfg.fields``."""
+    op_key, items_key = ("peek_operation", "peek_items") if peek else ("operation", "items")
+    operation, items = getattr(cfg, op_key), getattr(cfg, items_key)
+    wrapper = wsdl.response_node(service, operation, cfg.where(op_key), cfg.wsdl)
     if wrapper is None:
-        raise ConfigError(f"{where}: operation {operation!r} has no response element to read")
-    found = layout(operation, wrapper, items, cfg.fields, where)
+        raise ConfigError(
+            f"{cfg.where(op_key)}: operation {operation!r} has no response element to read"
+        )
+    found = layout(operation, wrapper, items, cfg.fields, cfg.where, items_key)
     inputs = wsdl.input_names(service, operation)
     return Plan(
         found.operation, found.path, found.fields, inputs, found.binary, found.known, found.around
@@ -140,11 +150,10 @@ def plan(cfg: SoapSourceConfig, service: Service, operation: str, items: str) ->
 
 def check_ack(cfg: SoapSourceConfig, service: Service) -> None:
     """Two-phase mode: ``ack_operation`` exists and takes ``ack_arg``."""
-    where = f"sources.{cfg.name}"
-    wsdl.operation(service, cfg.ack_operation, f"{where}.ack_operation")
+    wsdl.operation(service, cfg.ack_operation, cfg.where("ack_operation"))
     inputs = wsdl.input_names(service, cfg.ack_operation)
     if cfg.ack_arg not in inputs:
         raise ConfigError(
-            f"{where}.ack_arg: {cfg.ack_operation} takes no argument {cfg.ack_arg!r} "
+            f"{cfg.where('ack_arg')}: {cfg.ack_operation} takes no argument {cfg.ack_arg!r} "
             f"(it takes: {', '.join(sorted(inputs)) or 'nothing'})"
         )

@@ -66,6 +66,7 @@ class SoapSession:
                 self.name,
                 Stage.ARGS,
                 consuming=consuming,
+                where=self.cfg.where(),
                 operation=operation,
                 given=sorted(args),
                 takes=sorted(inputs),

@@ -47,7 +47,7 @@ class SoapSource:
         unresolved = sorted(k for k, v in args.items() if isinstance(v, SecretRef))
         if unresolved:
             raise ConfigError(
-                f"sources.{cfg.name}.args: secret(s) {unresolved} were not resolved; "
+                f"{cfg.where('args')}: secret(s) {unresolved} were not resolved; "
                 "load the config with its secrets"
             )
         self.args: dict[str, ArgValue] = {
@@ -93,9 +93,9 @@ class SoapSource:
         """The item plans, by the response element they apply to."""
         if self._plans is None:
             service = self.service()
-            plans = [plan(self.cfg, service, self.cfg.operation, self.cfg.items)]
+            plans = [plan(self.cfg, service)]
             if self.cfg.mode == "two-phase":
-                plans.append(plan(self.cfg, service, self.cfg.peek_operation, self.cfg.peek_items))
+                plans.append(plan(self.cfg, service, peek=True))
                 check_ack(self.cfg, service)
             self._plans = {p.path[0]: p for p in plans}
         return self._plans
@@ -199,7 +199,7 @@ def credentials(cfg: SoapSourceConfig, secrets: Mapping[tuple[str, ...], Secret]
     def secret(*key: str) -> str:
         found = secrets.get(key)
         if found is None:
-            raise ConfigError(f"sources.{cfg.name}.{'.'.join(key)}: this secret was not resolved")
+            raise ConfigError(f"{cfg.where(*key)}: this secret was not resolved")
         return found.reveal()
 
     creds = Credentials()

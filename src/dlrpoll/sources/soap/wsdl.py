@@ -81,7 +81,7 @@ _LOCK = threading.Lock()
 
 
 def _fail(cfg: SoapSourceConfig, stage: Stage, detail: str) -> Exception:
-    return error(cfg.name, stage, wsdl=cfg.wsdl, detail=detail)
+    return error(cfg.name, stage, where=cfg.where(), wsdl=cfg.wsdl, detail=detail)
 
 
 def forget_loaded_wsdls() -> None:
@@ -145,11 +145,10 @@ def _describe(binding: Any) -> str:
 
 
 def _choose(cfg: SoapSourceConfig, document: Any) -> tuple[PortChoice, Any, str]:
-    where = f"sources.{cfg.name}"
     services = dict(document.services)
     if cfg.service is not None and cfg.service not in services:
         raise ConfigError(
-            f"{where}.service: the WSDL has no service {cfg.service!r} "
+            f"{cfg.where('service')}: the WSDL has no service {cfg.service!r} "
             f"(it has: {', '.join(services) or 'none'})"
         )
     ports = [
@@ -162,11 +161,13 @@ def _choose(cfg: SoapSourceConfig, document: Any) -> tuple[PortChoice, Any, str]
         picked = [p for p in ports if p[1] == cfg.port]
         if not picked:
             names = ", ".join(f"{p[1]} ({_describe(p[2].binding)})" for p in ports) or "none"
-            raise ConfigError(f"{where}.port: the WSDL has no port {cfg.port!r} (it has: {names})")
+            raise ConfigError(
+                f"{cfg.where('port')}: the WSDL has no port {cfg.port!r} (it has: {names})"
+            )
         if _protocol(picked[0][2].binding) is None:
             raise ConfigError(
-                f"{where}.port: {cfg.port} is a {_describe(picked[0][2].binding)} port; dlrpoll "
-                "calls SOAP 1.1 and SOAP 1.2 ports only"
+                f"{cfg.where('port')}: {cfg.port} is a {_describe(picked[0][2].binding)} "
+                "port; dlrpoll calls SOAP 1.1 and SOAP 1.2 ports only"
             )
     else:
         picked = [p for p in ports if _protocol(p[2].binding) == "SOAP 1.1"] or [
