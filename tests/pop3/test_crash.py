@@ -120,7 +120,7 @@ class Box(Protocol):
 
     password: str
 
-    def deliver(self, messages: Iterable[bytes]) -> int: ...
+    def deliver(self, messages: Iterable[bytes]) -> object: ...
 
     def count(self) -> int: ...
 
@@ -189,7 +189,8 @@ def crash_and_check(
     oversize = [receipt_email(f"CB{i}") + (b"o" * 98 + b"\r\n") * 200 for i in range(big)]
     emails += oversize
     rng.shuffle(emails)
-    delivered = mailbox.deliver(emails) - big
+    mailbox.deliver(emails)
+    delivered = len(emails) - big
     expected = set(singles) | {m for t in triples for m in t}
 
     cfg = cfg_for(max_messages=8, pipeline_window=4, **overrides)
@@ -202,7 +203,8 @@ def crash_and_check(
         # keep work in the mailbox, so that every kill interrupts some
         if mailbox.count() < 20 + big:
             more = [f"CM{gen:02d}x{i:02d}" for i in range(30)]
-            delivered += mailbox.deliver(receipt_email(m) for m in more)
+            mailbox.deliver(receipt_email(m) for m in more)
+            delivered += len(more)
             expected.update(more)
         child = Child({**spec, "gen": gen})
         killed_at[run_until(child, TARGETS[gen % len(TARGETS)], rng.randrange(3), rng)] += 1

@@ -164,12 +164,11 @@ class Mailbox:
     password: str
     maildir: Path
 
-    def deliver(self, messages: Iterable[bytes], folder: str | None = None) -> int:
+    def deliver(self, messages: Iterable[bytes], folder: str | None = None) -> list[Path]:
         """Drop messages into INBOX (or ``folder``, created if missing) the way a delivery
         agent does; the next session sees them (an IMAP session at its next NOOP). Returns
-        how many."""
-        names = md.deliver(self.maildir, messages, uid=MAIL_UID, gid=MAIL_GID, folder=folder)
-        return len(names)
+        their files (in ``new``; Dovecot renames them into ``cur`` once a session saw them)."""
+        return md.deliver(self.maildir, messages, uid=MAIL_UID, gid=MAIL_GID, folder=folder)
 
     def count(self, folder: str | None = None) -> int:
         """Messages left in INBOX (or ``folder``), ``\\Deleted`` ones not yet expunged
@@ -177,7 +176,7 @@ class Mailbox:
         return len(self.messages(folder))
 
     def messages(self, folder: str | None = None) -> list[md.StoredMessage]:
-        """What remains in INBOX (or ``folder``): bytes, flags, ``new``/``cur``."""
+        """What remains in INBOX (or ``folder``): bytes, flags, ``new``/``cur``, file."""
         return md.scan(self.maildir, folder)
 
     def folders(self) -> list[str]:

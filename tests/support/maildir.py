@@ -26,13 +26,14 @@ _seq = itertools.count(1)
 
 @dataclass(frozen=True)
 class StoredMessage:
-    """One message file: its folder, ``new`` or ``cur``, its Maildir flags and bytes."""
+    """One message file: its folder, ``new`` or ``cur``, its Maildir flags, bytes and path."""
 
     folder: str
     subdir: str
     name: str
     flags: str
     data: bytes
+    path: Path
 
     @property
     def seen(self) -> bool:
@@ -61,8 +62,8 @@ def make_maildir(path: Path, uid: int, gid: int) -> Path:
 
 def deliver(
     maildir: Path, messages: Iterable[bytes], *, uid: int, gid: int, folder: str | None = None
-) -> list[str]:
-    """Drop ``messages`` into ``folder`` (created if missing); returns their file names."""
+) -> list[Path]:
+    """Drop ``messages`` into ``folder`` (created if missing); returns their files."""
     target = folder_path(maildir, folder)
     if target != maildir and not target.exists():
         make_maildir(target, uid, gid)
@@ -70,7 +71,7 @@ def deliver(
         os.chown(target / "maildirfolder", uid, gid)
     host = socket.gethostname()
     base = int(time.time())
-    names = []
+    paths = []
     for data in messages:
         name = f"{base}.M{next(_seq)}P{os.getpid()}R{uuid.uuid4().hex[:8]}.{host}"
         tmp = target / "tmp" / name
@@ -78,8 +79,8 @@ def deliver(
             fh.write(data)
         os.chown(tmp, uid, gid)
         os.rename(tmp, target / "new" / name)
-        names.append(name)
-    return names
+        paths.append(target / "new" / name)
+    return paths
 
 
 def folders(maildir: Path) -> list[str]:
@@ -107,5 +108,7 @@ def scan(maildir: Path, folder: str | None = None) -> list[StoredMessage]:
             _base, _sep, info = entry.name.partition(":2,")
             with open(entry.path, "rb") as fh:
                 data = fh.read()
-            out.append(StoredMessage(folder or INBOX, sub, entry.name, info, data))
+            out.append(
+                StoredMessage(folder or INBOX, sub, entry.name, info, data, Path(entry.path))
+            )
     return out
