@@ -1,9 +1,12 @@
-"""A private Dovecot for tests and benchmarks, on 127.0.0.1 only: POP3, optionally IMAP and
-OAuth2 sign-in (XOAUTH2, OAUTHBEARER) against a token endpoint of the test's own.
+"""The private Dovecot for tests and benchmarks, on 127.0.0.1 only: POP3 always, IMAP when
+asked, OAuth2 sign-in (XOAUTH2, OAUTHBEARER) when given a token endpoint to ask.
 
 Each instance lives in its own short directory directly under ``/tmp`` (Dovecot's unix
 socket paths must be short): its own config, base dir, state dir, log, passwd files,
-Maildirs and a throwaway CA with a server certificate for ``localhost`` and ``127.0.0.1``.
+Maildirs and a throwaway CA with a server certificate for ``localhost`` and ``127.0.0.1``
+(:mod:`tests.support.tls`). Processes, readiness and clean-up come from
+:class:`tests.support.server.Server`; Maildir reading and writing from
+:mod:`tests.support.maildir`; the token endpoint is :class:`tests.support.oauth2.TokenEndpoint`.
 
     with Dovecot.start() as server:            # POP3: server.port (STLS) and server.ssl_port
         box = server.mailbox()                 # a fresh user with an empty Maildir
@@ -11,13 +14,15 @@ Maildirs and a throwaway CA with a server certificate for ``localhost`` and ``12
         ...
         assert box.count() == 0
 
-    with Dovecot.start(imap=True, oauth2=True) as server:
+    with TokenEndpoint() as endpoint, Dovecot.start(imap=True, oauth2=endpoint) as server:
         server.imap_port, server.imaps_port    # IMAP (STARTTLS) and IMAPS as well
-        token = server.oauth.grant(box.user)   # XOAUTH2/OAUTHBEARER accept it for box.user
-        bad = server.oauth.expired(box.user)   # ... and refuse this one
+        token = box.token()                    # XOAUTH2/OAUTHBEARER accept it for box.user
+        bad = endpoint.expired(box.user)       # ... and refuse this one
 
 With ``oauth2``, passwords (USER/PASS, AUTH PLAIN, IMAP LOGIN) go only to the passwd files
 and tokens only to the endpoint (each passdb's ``mechanisms``), as on a real server.
+``capabilities`` (with ``imap``) replaces the capability list Dovecot announces after login
+(e.g. one without ``MOVE``), to test a client's fallbacks; Dovecot still runs the commands.
 
 Facts this relies on (shared notes "dovecot-for-tests" and "dovecot-imap-oauth2"): login
 processes and mail access must not run as root (mail runs as uid/gid 65534, and the
@@ -33,10 +38,11 @@ import itertools
 import os
 import re
 import ssl
+import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +63,7 @@ from tests.support.tls import make_ca, make_server_cert
 __all__ = ["Dovecot", "DovecotError", "Mailbox", "free_port", "make_ca", "receipt_email"]
 
 DOVECOT = "/usr/sbin/dovecot"
+DOVEADM = "/usr/bin/doveadm"
 IMAP_BINARY = "/usr/lib/dovecot/imap"
 MAIL_UID = 65534
 MAIL_GID = 65534
@@ -96,7 +103,8 @@ passdb {{
 }}
 userdb {{
   driver = static
-  args = uid={uid} gid={gid} home={root}/home/%u
+  # allow_all_users: doveadm's user lookups need no passdb
+  args = uid={uid} gid={gid} home={root}/home/%u allow_all_users=yes
 }}
 # no anvil auth penalty: after a failed login, the next logins from 127.0.0.1 would
 # otherwise wait seconds (good ones too)
@@ -105,35 +113,13 @@ service anvil {{
     mode = 0
   }}
 }}
-service pop3-login {{
-  inet_listener pop3 {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener pop3s {{
-    address = 127.0.0.1
-    port = {ssl_port}
-    ssl = yes
-  }}
-}}
 """
 
 _IMAP_CONF = """\
-namespace inbox {{
+namespace inbox {
   inbox = yes
   separator = /
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {imap_port}
-  }}
-  inet_listener imaps {{
-    address = 127.0.0.1
-    port = {imaps_port}
-    ssl = yes
-  }}
-}}
+}
 """
 
 _OAUTH2_CONF = """\
@@ -153,6 +139,24 @@ active_attribute = active
 active_value = true
 timeout_msecs = 2000
 """
+
+
+def _login_service(protocol: str, port: int, ssl_port: int) -> str:
+    """``service pop3-login`` or ``imap-login``: a plain listener (STLS/STARTTLS) on
+    ``port`` and an implicit-TLS one on ``ssl_port``, both on 127.0.0.1."""
+    listeners = "".join(
+        f"  inet_listener {name} {{\n    address = 127.0.0.1\n    port = {p}\n{tls}  }}\n"
+        for name, p, tls in ((protocol, port, ""), (f"{protocol}s", ssl_port, "    ssl = yes\n"))
+    )
+    return f"service {protocol}-login {{\n{listeners}}}\n"
+
+
+def _require(path: str, package: str) -> None:
+    if not os.path.exists(path):
+        raise DovecotError(
+            f"{path} is missing: run scripts/setup-system as root, or "
+            f"apt-get install --no-install-recommends {package}"
+        )
 
 
 @dataclass
@@ -191,8 +195,13 @@ class Mailbox:
                 for entry in os.scandir(path / sub):
                     os.unlink(entry.path)
 
+    def set_uidvalidity(self, value: int, folder: str = md.INBOX) -> None:
+        """Give ``folder`` a new UIDVALIDITY, as when a server rebuilds a mailbox."""
+        self.server.doveadm("mailbox", "update", "-u", self.user, "--uid-validity",
+                            str(value), folder)  # fmt: skip
+
     def token(self) -> str:
-        """A valid OAuth2 access token for this user (needs ``oauth2=True``)."""
+        """A valid OAuth2 access token for this user (needs ``oauth2``)."""
         return self.server.token_endpoint.grant(self.user)
 
     def sessions(self) -> list[dict[str, int]]:
@@ -206,7 +215,7 @@ class Dovecot(Server):
 
     Ports on 127.0.0.1: ``port`` (POP3, STLS), ``ssl_port`` (POP3S), and with ``imap``
     ``imap_port`` (IMAP, STARTTLS) and ``imaps_port`` (IMAPS), else ``None``. ``ca_file``
-    is the CA clients must trust. ``oauth`` is the token endpoint with ``oauth2``, else None.
+    is the CA clients must trust.
     """
 
     error = DovecotError
@@ -218,8 +227,9 @@ class Dovecot(Server):
         self.imap_port: int | None = None
         self.imaps_port: int | None = None
         self.ca_file = root / "tls" / "ca.crt"
+        self.conf = root / "dovecot.conf"
         self.log_path = root / "dovecot.log"
-        self.oauth: TokenEndpoint | None = None
+        self._endpoint: TokenEndpoint | None = None
         self._lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -228,23 +238,29 @@ class Dovecot(Server):
     def start(
         cls,
         *,
+        imap: bool = False,
+        oauth2: TokenEndpoint | None = None,
+        capabilities: Sequence[str] | None = None,
         extra_config: str = "",
         timeout: float = READY_TIMEOUT,
-        imap: bool = False,
-        oauth2: bool = False,
     ) -> Dovecot:
         """Write the instance's files, start ``dovecot -F`` in its own session, wait for the
-        greeting on every port. Raises :class:`DovecotError` with the log's tail."""
-        for path, package in ((DOVECOT, "dovecot-pop3d"), (IMAP_BINARY, "dovecot-imapd")):
-            if (path == DOVECOT or imap) and not os.path.exists(path):
-                raise DovecotError(
-                    f"{path} is missing: run scripts/setup-system as root, or "
-                    f"apt-get install --no-install-recommends {package}"
-                )
+        greeting on every port.
+
+        ``imap``: serve IMAP and IMAPS too. ``oauth2``: accept XOAUTH2 and OAUTHBEARER for
+        the tokens this endpoint vouches for (the caller keeps and closes it).
+        ``capabilities``: the IMAP capability list announced after login (needs ``imap``).
+        ``extra_config``: appended to ``dovecot.conf``. Raises :class:`DovecotError` with
+        the log's tail."""
+        if capabilities is not None and not imap:
+            raise ValueError("capabilities are IMAP's: start with imap=True")
+        _require(DOVECOT, "dovecot-pop3d")
+        if imap:
+            _require(IMAP_BINARY, "dovecot-imapd")
         server = cls(private_dir("dc"))
         with server.starting():
-            server._configure(extra_config, imap=imap, oauth2=oauth2)
-            server.spawn([DOVECOT, "-F", "-c", str(server.root / "dovecot.conf")], log="stderr.log")
+            server._configure(extra_config, imap, oauth2, capabilities)
+            server.spawn([DOVECOT, "-F", "-c", str(server.conf)], log="stderr.log")
             tls = ssl.create_default_context(cafile=str(server.ca_file))
             waits = [(server.port, b"+OK", None), (server.ssl_port, b"+OK", tls)]
             if server.imap_port is not None and server.imaps_port is not None:
@@ -257,7 +273,13 @@ class Dovecot(Server):
                 )
         return server
 
-    def _configure(self, extra_config: str, *, imap: bool, oauth2: bool) -> None:
+    def _configure(
+        self,
+        extra_config: str,
+        imap: bool,
+        oauth2: TokenEndpoint | None,
+        capabilities: Sequence[str] | None,
+    ) -> None:
         root = self.root
         for sub in ("run", "state", "mail", "home", "tls"):
             (root / sub).mkdir()
@@ -268,26 +290,28 @@ class Dovecot(Server):
         # one passwd-file per user: Dovecot re-reads a changed file at most once a second,
         # so a user added to a shared file just after a login would be unknown
         (root / "passwd.d").mkdir()
-        text = _CONF.format(
-            instance=f"dlrpoll-test-{root.name}",
-            root=root,
-            uid=MAIL_UID,
-            gid=MAIL_GID,
-            port=self.port,
-            ssl_port=self.ssl_port,
-            protocols="pop3 imap" if imap else "pop3",
-            mechanisms="plain xoauth2 oauthbearer" if oauth2 else "plain",
-            password_mechanisms="\n  mechanisms = plain" if oauth2 else "",
-        )
+        parts = [
+            _CONF.format(
+                instance=f"dlrpoll-test-{root.name}",
+                root=root,
+                uid=MAIL_UID,
+                gid=MAIL_GID,
+                protocols="pop3 imap" if imap else "pop3",
+                mechanisms="plain xoauth2 oauthbearer" if oauth2 else "plain",
+                password_mechanisms="\n  mechanisms = plain" if oauth2 else "",
+            ),
+            _login_service("pop3", self.port, self.ssl_port),
+        ]
         if imap:
             self.imap_port, self.imaps_port = free_port(), free_port()
-            text += _IMAP_CONF.format(imap_port=self.imap_port, imaps_port=self.imaps_port)
-        if oauth2:
-            self.oauth = TokenEndpoint()
-            self.on_stop(self.oauth.close)
-            (root / "oauth2.conf.ext").write_text(_OAUTH2_EXT.format(url=self.oauth.url))
-            text += _OAUTH2_CONF.format(root=root)
-        (root / "dovecot.conf").write_text(text + extra_config + "\n")
+            parts += [_IMAP_CONF, _login_service("imap", self.imap_port, self.imaps_port)]
+            if capabilities is not None:
+                parts.append(f"imap_capability = {' '.join(capabilities)}\n")
+        if oauth2 is not None:
+            self._endpoint = oauth2
+            (root / "oauth2.conf.ext").write_text(_OAUTH2_EXT.format(url=oauth2.url))
+            parts.append(_OAUTH2_CONF.format(root=root))
+        self.conf.write_text("".join(parts) + extra_config + "\n")
 
     def log_files(self) -> list[Path]:
         return [self.log_path, *super().log_files()]
@@ -295,9 +319,9 @@ class Dovecot(Server):
     @property
     def token_endpoint(self) -> TokenEndpoint:
         """The OAuth2 endpoint; raises :class:`DovecotError` unless started with ``oauth2``."""
-        if self.oauth is None:
-            raise DovecotError("this Dovecot was started without oauth2=True")
-        return self.oauth
+        if self._endpoint is None:
+            raise DovecotError("this Dovecot was started without an oauth2 token endpoint")
+        return self._endpoint
 
     # -- users and mail --------------------------------------------------------------------
     def mailbox(self, user: str | None = None, password: str | None = None) -> Mailbox:
@@ -308,6 +332,16 @@ class Dovecot(Server):
         with self._lock:
             (self.root / "passwd.d" / user).write_text(f"{user}:{{PLAIN}}{password}::::::\n")
         return Mailbox(self, user, password, path)
+
+    def doveadm(self, *args: str) -> str:
+        """Run ``doveadm ARGS`` against this instance; its output, or :class:`DovecotError`
+        with doveadm's complaint."""
+        proc = subprocess.run(
+            [DOVEADM, "-c", str(self.conf), *args], capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            raise DovecotError(f"doveadm {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc.stdout
 
     # -- observing -------------------------------------------------------------------------
     _LOGOUT = re.compile(

@@ -3,8 +3,10 @@
 
 Session-scoped servers (one per test run; tests take fresh users/databases from them):
 
-``dovecot_imap``      :class:`~tests.support.dovecot.Dovecot` with POP3, IMAP and OAuth2
-                      (``.oauth`` registers tokens); ``dovecot_imap.mailbox()`` per test
+``token_endpoint``    :class:`~tests.support.oauth2.TokenEndpoint`, the OAuth2 introspection
+                      endpoint ``dovecot_imap`` asks (``.grant(user)`` registers a token)
+``dovecot_imap``      :class:`~tests.support.dovecot.Dovecot` with POP3, IMAP (STARTTLS,
+                      IMAPS) and OAuth2 against ``token_endpoint``; ``.mailbox()`` per test
 ``postgres``          :class:`~tests.support.postgres.Postgres`, a private PostgreSQL 15
 ``postgres_urls``     ``() -> str``: a fresh empty database's SQLAlchemy URL at each call
 ``popa3d``            :class:`~tests.support.popa3d.Popa3d`, the second POP3 server
@@ -26,6 +28,7 @@ import pytest
 
 from tests.support.dovecot import Dovecot
 from tests.support.node_soap import NodeSoap
+from tests.support.oauth2 import TokenEndpoint
 from tests.support.popa3d import Mbox, Popa3d
 from tests.support.postgres import Postgres
 
@@ -38,14 +41,22 @@ __all__ = [
     "postgres_url",
     "postgres_urls",
     "second_pop3",
+    "token_endpoint",
 ]
 
 
 @pytest.fixture(scope="session")
-def dovecot_imap() -> Iterator[Dovecot]:
+def token_endpoint() -> Iterator[TokenEndpoint]:
+    """The OAuth2 introspection endpoint of ``dovecot_imap``, for the whole session."""
+    with TokenEndpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def dovecot_imap(token_endpoint: TokenEndpoint) -> Iterator[Dovecot]:
     """One private Dovecot serving POP3 (STLS, POP3S) and IMAP (STARTTLS, IMAPS), with
     password and OAuth2 (XOAUTH2, OAUTHBEARER) sign-in, for the whole session."""
-    with Dovecot.start(imap=True, oauth2=True) as server:
+    with Dovecot.start(imap=True, oauth2=token_endpoint) as server:
         yield server
 
 
