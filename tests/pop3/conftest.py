@@ -1,5 +1,6 @@
-"""Fixtures for the POP3 source's tests: a private Dovecot per test session (one fresh user
-and Maildir per test), and factories for source configs and sources."""
+"""Fixtures for the POP3 source's tests: the session's private Dovecot (fixture ``dovecot``
+in tests/support/fixtures.py; one fresh user and Maildir per test), two Dovecots configured
+otherwise, and factories for source configs and sources."""
 
 from __future__ import annotations
 
@@ -17,13 +18,6 @@ from tests.support.dovecot import Dovecot, Mailbox
 
 CfgFactory = Callable[..., Pop3SourceConfig]
 SourceFactory = Callable[..., Pop3Source]
-
-
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
-    """One private Dovecot (plain/STLS and POP3S ports) for the whole test session."""
-    with Dovecot.start() as server:
-        yield server
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Fixtures for the reliability suite: a private Dovecot, a fault proxy, a small filesystem."""
+"""Fixtures for the reliability suite: fault proxies in front of the session's private
+Dovecot (fixture ``dovecot`` in tests/support/fixtures.py), a small filesystem."""
 
 from __future__ import annotations
 
@@ -17,12 +18,6 @@ from tests.support.faultproxy import FaultProxy
 
 #: Size of the filesystem the disk-full test puts the database on.
 SMALL_FS_SIZE = "2m"
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    with Dovecot.start() as server:
-        yield server
 
 
 @pytest.fixture

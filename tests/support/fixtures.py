@@ -3,6 +3,8 @@
 
 Session-scoped servers (one per test run; tests take fresh users/databases from them):
 
+``dovecot``           :class:`~tests.support.dovecot.Dovecot` with POP3 (STLS, POP3S) and
+                      passwords; ``dovecot.mailbox()`` per test
 ``token_endpoint``    :class:`~tests.support.oauth2.TokenEndpoint`, the OAuth2 introspection
                       endpoint ``dovecot_imap`` asks (``.grant(user)`` registers a token)
 ``dovecot_imap``      :class:`~tests.support.dovecot.Dovecot` with POP3, IMAP (STARTTLS,
@@ -34,6 +36,7 @@ from tests.support.postgres import Postgres
 
 __all__ = [
     "database_url",
+    "dovecot",
     "dovecot_imap",
     "node_soap",
     "popa3d",
@@ -43,6 +46,14 @@ __all__ = [
     "second_pop3",
     "token_endpoint",
 ]
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """One private Dovecot serving POP3 (STLS, POP3S) with passwords, for the whole
+    session (the POP3 and reliability tests)."""
+    with Dovecot.start() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
