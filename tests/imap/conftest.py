@@ -1,10 +1,10 @@
-"""Fixtures for the IMAP source's tests: one private Dovecot (IMAP, POP3, OAuth2) per test
-session, a fresh user per test, and helpers that build configs, sources and polls."""
+"""Fixtures for the IMAP source's tests: a fresh user per test on the session's private
+Dovecot (IMAP, POP3, OAuth2: fixture ``dovecot_imap`` in tests/support/fixtures.py), and
+helpers that build configs, sources and polls."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,21 +17,16 @@ from dlrpoll.sources.imap import ImapSource
 from dlrpoll.sources.retry import RetryPolicy
 from dlrpoll.store import Store
 from tests.support.clock import Clock
-from tests.support.dovecot_imap import DovecotImap, ImapMailbox
-
-
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[DovecotImap]:
-    with DovecotImap.start() as server:
-        yield server
+from tests.support.dovecot import Dovecot, Mailbox
 
 
 @pytest.fixture
-def mailbox(dovecot: DovecotImap) -> ImapMailbox:
-    return dovecot.mailbox()
+def mailbox(dovecot_imap: Dovecot) -> Mailbox:
+    """A fresh user of the session's IMAP Dovecot (fixture ``dovecot_imap``)."""
+    return dovecot_imap.mailbox()
 
 
-def cfg_for(box: ImapMailbox, tls: str = "ssl", **overrides: Any) -> ImapSourceConfig:
+def cfg_for(box: Mailbox, tls: str = "ssl", **overrides: Any) -> ImapSourceConfig:
     """A source config for ``box`` (password sign-in) over ``tls``, trusting the test CA."""
     server = box.server
     values: dict[str, Any] = {
@@ -55,9 +50,7 @@ def cfg_for(box: ImapMailbox, tls: str = "ssl", **overrides: Any) -> ImapSourceC
     return ImapSourceConfig.model_validate(values)
 
 
-def source_for(
-    box: ImapMailbox, cfg: ImapSourceConfig, *, password: str | None = None
-) -> ImapSource:
+def source_for(box: Mailbox, cfg: ImapSourceConfig, *, password: str | None = None) -> ImapSource:
     secret = Secret(box.password if password is None else password, "test")
     return ImapSource(cfg, password=secret, retry=RetryPolicy(attempts=1))
 
@@ -66,7 +59,7 @@ def source_for(
 class Poller:
     """Polls one IMAP source into one database, a floor apart each time."""
 
-    box: ImapMailbox
+    box: Mailbox
     cfg: ImapSourceConfig
     db: Path
     clock: Clock
@@ -97,9 +90,9 @@ class Poller:
 
 
 @pytest.fixture
-def poller(mailbox: ImapMailbox, tmp_path: Path) -> Poller:
+def poller(mailbox: Mailbox, tmp_path: Path) -> Poller:
     return Poller(mailbox, cfg_for(mailbox), tmp_path / "db.sqlite", Clock())
 
 
-def make_poller(box: ImapMailbox, tmp_path: Path, **overrides: Any) -> Poller:
+def make_poller(box: Mailbox, tmp_path: Path, **overrides: Any) -> Poller:
     return Poller(box, cfg_for(box, **overrides), tmp_path / "db.sqlite", Clock())

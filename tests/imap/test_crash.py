@@ -27,8 +27,7 @@ from dlrpoll.store import Store
 from tests.imap import crash_child
 from tests.imap.conftest import cfg_for
 from tests.support.clock import Clock
-from tests.support.dovecot import receipt_email
-from tests.support.dovecot_imap import ImapMailbox
+from tests.support.dovecot import Mailbox, receipt_email
 
 KILLS = 30
 TARGETS = ("fetch", "journaled", "ack", "logout", "random")
@@ -109,12 +108,12 @@ def journaled_digests(db: Path) -> set[str]:
         return {r[0] for r in conn.execute("SELECT sha256 FROM raw_messages")}
 
 
-def moved_digests(box: ImapMailbox) -> list[str]:
-    return [hashlib.sha256(m).hexdigest() for m in box.messages("Done")]
+def moved_digests(box: Mailbox) -> list[str]:
+    return [hashlib.sha256(m.data).hexdigest() for m in box.messages("Done")]
 
 
 def test_sigkill_at_any_moment_moves_only_journaled_and_stores_once(
-    mailbox: ImapMailbox, tmp_path: Path
+    mailbox: Mailbox, tmp_path: Path
 ) -> None:
     seed = int(os.environ.get("DLRPOLL_CRASH_SEED", random.randrange(1 << 30)))
     print(f"crash test seed {seed} (set DLRPOLL_CRASH_SEED to repeat)")

@@ -12,22 +12,22 @@ import pytest
 
 from dlrpoll.sources.imap import session as session_module
 from tests.imap.conftest import Poller, make_poller
-from tests.support.dovecot import receipt_email
-from tests.support.dovecot_imap import DovecotImap, ImapMailbox
+from tests.support.dovecot import Dovecot, Mailbox, receipt_email
 from tests.support.faultproxy import FaultProxy
 
 
 @pytest.fixture
-def proxy(dovecot: DovecotImap) -> Iterator[FaultProxy]:
-    with FaultProxy("127.0.0.1", dovecot.imaps_port) as proxy:
+def proxy(dovecot_imap: Dovecot) -> Iterator[FaultProxy]:
+    assert dovecot_imap.imaps_port is not None
+    with FaultProxy("127.0.0.1", dovecot_imap.imaps_port) as proxy:
         yield proxy
 
 
-def through(proxy: FaultProxy, box: ImapMailbox, tmp_path: Path, **more: object) -> Poller:
+def through(proxy: FaultProxy, box: Mailbox, tmp_path: Path, **more: object) -> Poller:
     return make_poller(box, tmp_path, port=proxy.port, timeout=1, **more)
 
 
-def test_a_silent_server_times_out(proxy: FaultProxy, mailbox: ImapMailbox, tmp_path: Path) -> None:
+def test_a_silent_server_times_out(proxy: FaultProxy, mailbox: Mailbox, tmp_path: Path) -> None:
     proxy.stall()
     poller = through(proxy, mailbox, tmp_path)
     start = time.monotonic()
@@ -38,7 +38,7 @@ def test_a_silent_server_times_out(proxy: FaultProxy, mailbox: ImapMailbox, tmp_
 
 
 def test_a_connection_cut_mid_fetch_is_resumed(
-    proxy: FaultProxy, mailbox: ImapMailbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    proxy: FaultProxy, mailbox: Mailbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     mailbox.deliver(receipt_email(f"CUT{i:03d}") for i in range(40))
     # the first connection dies a few KB into the answers (inside the fetch of bodies);
@@ -54,7 +54,7 @@ def test_a_connection_cut_mid_fetch_is_resumed(
 
 
 def test_a_refused_move_is_an_error_and_the_next_poll_finishes_it(
-    mailbox: ImapMailbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mailbox: Mailbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mailbox.deliver(receipt_email(f"RM{i}") for i in range(6))
     poller = make_poller(mailbox, tmp_path, fetch_batch=3)

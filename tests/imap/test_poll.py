@@ -12,8 +12,7 @@ from imapclient import IMAPClient
 
 from dlrpoll.errors import SourceAuthError, SourceTLSError
 from tests.imap.conftest import Poller, make_poller, source_for
-from tests.support.dovecot import receipt_email
-from tests.support.dovecot_imap import ImapMailbox
+from tests.support.dovecot import Mailbox, receipt_email
 
 
 def ids(prefix: str, n: int) -> list[str]:
@@ -24,7 +23,7 @@ def digests(payloads: list[bytes]) -> set[str]:
     return {hashlib.sha256(p).hexdigest() for p in payloads}
 
 
-def test_move_fetches_journals_stores_then_moves(poller: Poller, mailbox: ImapMailbox) -> None:
+def test_move_fetches_journals_stores_then_moves(poller: Poller, mailbox: Mailbox) -> None:
     messages = [receipt_email(m) for m in ids("MV", 30)]
     mailbox.deliver(messages)
     result = poller.poll()
@@ -34,13 +33,13 @@ def test_move_fetches_journals_stores_then_moves(poller: Poller, mailbox: ImapMa
     assert mailbox.count() == 0
     # the moved messages are exactly the journaled bytes, and each remote id names one
     journal = poller.journal()
-    assert digests(mailbox.messages("Done")) == digests([p for _, p in journal])
+    assert digests([m.data for m in mailbox.messages("Done")]) == digests([p for _, p in journal])
     assert all(rid.count(":") == 1 and rid.split(":")[1].isdigit() for rid, _ in journal)
     again = poller.poll()
     assert (again.outcome, again.fetched) == ("ok", 0)
 
 
-def test_move_to_a_nested_folder_creates_it(mailbox: ImapMailbox, tmp_path: Path) -> None:
+def test_move_to_a_nested_folder_creates_it(mailbox: Mailbox, tmp_path: Path) -> None:
     poller = make_poller(mailbox, tmp_path, move_to="Receipts/Done")
     mailbox.deliver([receipt_email("NEST1")])
     assert poller.poll().outcome == "ok"
@@ -48,7 +47,7 @@ def test_move_to_a_nested_folder_creates_it(mailbox: ImapMailbox, tmp_path: Path
     assert mailbox.count() == 0
 
 
-def test_delete_removes_exactly_what_was_journaled(mailbox: ImapMailbox, tmp_path: Path) -> None:
+def test_delete_removes_exactly_what_was_journaled(mailbox: Mailbox, tmp_path: Path) -> None:
     poller = make_poller(mailbox, tmp_path, after_store="delete", move_to=None)
     mailbox.deliver(receipt_email(m) for m in ids("DL", 12))
     result = poller.poll()
@@ -57,32 +56,32 @@ def test_delete_removes_exactly_what_was_journaled(mailbox: ImapMailbox, tmp_pat
     assert len(poller.journal()) == 12
 
 
-def test_flag_marks_seen_and_never_fetches_twice(mailbox: ImapMailbox, tmp_path: Path) -> None:
+def test_flag_marks_seen_and_never_fetches_twice(mailbox: Mailbox, tmp_path: Path) -> None:
     poller = make_poller(mailbox, tmp_path, after_store="flag", move_to=None)
     mailbox.deliver(receipt_email(m) for m in ids("FL", 8))
     first = poller.poll()
     assert (first.outcome, first.stored) == ("ok", 8)
     assert mailbox.count() == 8
-    assert all("S" in f for f in mailbox.flags())
+    assert all(m.seen for m in mailbox.messages())
     # someone marks one unread again: it is flagged again, not fetched again
     with imap(mailbox) as client:
         client.select_folder("INBOX")
         client.remove_flags(client.search("ALL")[:1], [b"\\Seen"])
-    assert sum("S" in f for f in mailbox.flags()) == 7
+    assert sum(m.seen for m in mailbox.messages()) == 7
     second = poller.poll()
     assert (second.outcome, second.fetched) == ("ok", 0)
-    assert all("S" in f for f in mailbox.flags())
+    assert all(m.seen for m in mailbox.messages())
     assert len(poller.journal()) == 8
 
 
-def test_keep_changes_nothing_on_the_server(mailbox: ImapMailbox, tmp_path: Path) -> None:
+def test_keep_changes_nothing_on_the_server(mailbox: Mailbox, tmp_path: Path) -> None:
     poller = make_poller(mailbox, tmp_path, after_store="keep", move_to=None)
     mailbox.deliver(receipt_email(m) for m in ids("KP", 6))
     first = poller.poll()
     assert (first.outcome, first.stored) == ("ok", 6)
     # BODY.PEEK and EXAMINE: no \Seen, nothing moved
     assert mailbox.count() == 6
-    assert not any("S" in f for f in mailbox.flags())
+    assert not any(m.seen for m in mailbox.messages())
     mailbox.deliver([receipt_email("KP-late")])
     second = poller.poll()
     assert (second.outcome, second.fetched, second.stored) == ("ok", 1, 1)
@@ -90,7 +89,7 @@ def test_keep_changes_nothing_on_the_server(mailbox: ImapMailbox, tmp_path: Path
 
 
 def test_journaled_messages_left_behind_are_acted_on_without_refetching(
-    mailbox: ImapMailbox, tmp_path: Path
+    mailbox: Mailbox, tmp_path: Path
 ) -> None:
     # a poll that journaled but never acknowledged (as after a crash) is played by "keep"
     keep = make_poller(mailbox, tmp_path, after_store="keep", move_to=None)
@@ -103,7 +102,7 @@ def test_journaled_messages_left_behind_are_acted_on_without_refetching(
     assert mailbox.count("Done") == 5
 
 
-def test_max_messages_and_small_batches(mailbox: ImapMailbox, tmp_path: Path) -> None:
+def test_max_messages_and_small_batches(mailbox: Mailbox, tmp_path: Path) -> None:
     poller = make_poller(mailbox, tmp_path, max_messages=10, fetch_batch=3)
     mailbox.deliver(receipt_email(m) for m in ids("MX", 25))
     first = poller.poll()
@@ -116,7 +115,7 @@ def test_max_messages_and_small_batches(mailbox: ImapMailbox, tmp_path: Path) ->
 
 
 def test_uidvalidity_change_loses_and_doubles_nothing(
-    mailbox: ImapMailbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    mailbox: Mailbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     poller = make_poller(mailbox, tmp_path, after_store="keep", move_to=None)
     mailbox.deliver(receipt_email(m) for m in ids("UV", 10))
@@ -137,7 +136,7 @@ def test_uidvalidity_change_loses_and_doubles_nothing(
 
 
 def test_oversize_message_stays_and_makes_the_poll_partial(
-    mailbox: ImapMailbox, tmp_path: Path
+    mailbox: Mailbox, tmp_path: Path
 ) -> None:
     poller = make_poller(mailbox, tmp_path, max_size=4000)
     big = receipt_email(ids("BIG", 60))  # 60 receipts: over 4000 bytes
@@ -148,7 +147,7 @@ def test_oversize_message_stays_and_makes_the_poll_partial(
     assert result.stored == 5
     assert "over max_size" in str(result.error) and "UID" in str(result.error)
     assert len(result.held) == 1
-    assert mailbox.messages() == [big]  # left where it was, untouched
+    assert [m.data for m in mailbox.messages()] == [big]  # left where it was, untouched
     assert mailbox.count("Done") == 5
     assert all(p != big for _, p in poller.journal())
     again = poller.poll()
@@ -156,7 +155,7 @@ def test_oversize_message_stays_and_makes_the_poll_partial(
 
 
 def test_a_message_the_server_cannot_return_blocks_nothing_else(
-    mailbox: ImapMailbox, tmp_path: Path
+    mailbox: Mailbox, tmp_path: Path
 ) -> None:
     poller = make_poller(mailbox, tmp_path, fetch_batch=50)
     mailbox.deliver(receipt_email(m) for m in ids("OK", 9))
@@ -170,14 +169,14 @@ def test_a_message_the_server_cannot_return_blocks_nothing_else(
     assert "could not be fetched" in str(result.error)
     assert sorted(poller.receipts()) == sorted(ids("OK", 9) + ids("OL", 9))
     assert mailbox.count() == 1 and mailbox.count("Done") == 18
-    bad = mailbox.files()[0]
+    bad = mailbox.messages()[0].path
     bad.chmod(0o600)
     healed = poller.poll()
     assert (healed.outcome, healed.stored) == ("ok", 1)
     assert mailbox.count() == 0
 
 
-def test_starttls_and_plaintext(mailbox: ImapMailbox, tmp_path: Path) -> None:
+def test_starttls_and_plaintext(mailbox: Mailbox, tmp_path: Path) -> None:
     for tls in ("starttls", "none"):
         poller = make_poller(mailbox, tmp_path / tls, tls=tls)
         (tmp_path / tls).mkdir()
@@ -186,7 +185,7 @@ def test_starttls_and_plaintext(mailbox: ImapMailbox, tmp_path: Path) -> None:
         assert (result.outcome, result.stored) == ("ok", 1), result.error
 
 
-def test_wrong_password_is_refused_clearly(mailbox: ImapMailbox, tmp_path: Path) -> None:
+def test_wrong_password_is_refused_clearly(mailbox: Mailbox, tmp_path: Path) -> None:
     poller = make_poller(mailbox, tmp_path)
     source = source_for(mailbox, poller.cfg, password="wrong")
     with pytest.raises(SourceAuthError, match="refused the credentials"):
@@ -196,14 +195,14 @@ def test_wrong_password_is_refused_clearly(mailbox: ImapMailbox, tmp_path: Path)
     assert result.outcome == "error" and "refused the credentials" in str(result.error)
 
 
-def test_an_untrusted_certificate_is_refused(mailbox: ImapMailbox, tmp_path: Path) -> None:
+def test_an_untrusted_certificate_is_refused(mailbox: Mailbox, tmp_path: Path) -> None:
     poller = make_poller(mailbox, tmp_path, ca_file=None)
     with pytest.raises(SourceTLSError, match="certificate was rejected"):
         with source_for(mailbox, poller.cfg).open():
             pass
 
 
-def test_a_missing_folder_names_the_folders_there(mailbox: ImapMailbox, tmp_path: Path) -> None:
+def test_a_missing_folder_names_the_folders_there(mailbox: Mailbox, tmp_path: Path) -> None:
     poller = make_poller(mailbox, tmp_path, folder="Receipts")
     result = poller.poll()
     assert result.outcome == "error"
@@ -211,7 +210,7 @@ def test_a_missing_folder_names_the_folders_there(mailbox: ImapMailbox, tmp_path
     assert "INBOX" in str(result.error)
 
 
-def imap(box: ImapMailbox) -> IMAPClient:
+def imap(box: Mailbox) -> IMAPClient:
     """A plain IMAPClient session of ``box``'s user, for a test to look or meddle."""
     ctx = ssl.create_default_context(cafile=str(box.server.ca_file))
     client = IMAPClient("127.0.0.1", port=box.server.imaps_port, ssl_context=ctx, timeout=10)

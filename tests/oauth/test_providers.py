@@ -17,26 +17,21 @@ from dlrpoll.sources.oauth import TokenCache
 from dlrpoll.sources.oauth.google import GoogleTokenSource
 from dlrpoll.sources.oauth.jwt import claims
 from dlrpoll.sources.oauth.microsoft import MicrosoftTokenSource
-from tests.support.dovecot_imap import DovecotImap, ImapMailbox
+from tests.support.dovecot import Dovecot, Mailbox
 from tests.support.token_server import TENANT, TokenServer
 
 NOW = 2_000_000_000.0
 
 
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[DovecotImap]:
-    with DovecotImap.start() as server:
-        yield server
-
-
 @pytest.fixture
-def box(dovecot: DovecotImap) -> ImapMailbox:
-    return dovecot.mailbox()
+def box(dovecot_imap: Dovecot) -> Mailbox:
+    return dovecot_imap.mailbox()
 
 
 @pytest.fixture(scope="module")
-def token_server(dovecot: DovecotImap) -> Iterator[TokenServer]:
-    with TokenServer(on_issue=lambda user, token: dovecot.tokens.grant(user, token)) as server:
+def token_server(dovecot_imap: Dovecot) -> Iterator[TokenServer]:
+    endpoint = dovecot_imap.token_endpoint
+    with TokenServer(on_issue=lambda user, token: endpoint.grant(user, token)) as server:
         yield server
 
 
@@ -119,7 +114,7 @@ def test_microsoft_unreachable_is_temporary(tokens: TokenServer) -> None:
 
 @pytest.mark.parametrize("kind", ["imap", "pop3"])
 def test_microsoft_token_signs_in_to_the_mailbox(
-    tokens: TokenServer, box: ImapMailbox, kind: str
+    tokens: TokenServer, box: Mailbox, kind: str
 ) -> None:
     tokens.mailbox = box.user
     token_cfg = microsoft(tokens).model_dump(mode="json", exclude_none=True)
@@ -134,12 +129,13 @@ def test_microsoft_token_signs_in_to_the_mailbox(
         },
     )
     _sign_in(loaded)
-    assert box.server.tokens.asked[-1].count(".") == 2  # the JWT went to the server
+    # the JWT went to the server
+    assert box.server.token_endpoint.requests[-1].token.count(".") == 2
 
 
 # -- Google ------------------------------------------------------------------------------
 def test_google_service_account_with_delegation(
-    tokens: TokenServer, box: ImapMailbox, tmp_path: Path
+    tokens: TokenServer, box: Mailbox, tmp_path: Path
 ) -> None:
     sa = tokens.service_account_file(tmp_path)
     loaded = _config(box, "imap", {"google": {"service_account_file": str(sa),
@@ -147,7 +143,7 @@ def test_google_service_account_with_delegation(
     _sign_in(loaded)  # subject defaults to the source's username
     [request] = tokens.token_requests()
     assert request["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
-    assert box.server.tokens.asked[-1].startswith("ya29.")
+    assert box.server.token_endpoint.requests[-1].token.startswith("ya29.")
 
 
 def test_google_refresh_token_flow_and_refresh(tokens: TokenServer) -> None:
@@ -195,13 +191,13 @@ def test_google_bad_service_account_file(tmp_path: Path) -> None:
 
 
 # -- helpers -----------------------------------------------------------------------------
-def _config(box: ImapMailbox, kind: str, token: dict[str, Any]) -> LoadedConfig:
+def _config(box: Mailbox, kind: str, token: dict[str, Any]) -> LoadedConfig:
     server = box.server
     source: dict[str, Any] = {
         "name": "mail",
         "kind": kind,
         "host": "127.0.0.1",
-        "port": server.imaps_port if kind == "imap" else server.pop3s_port,
+        "port": server.imaps_port if kind == "imap" else server.ssl_port,
         "ca_file": str(server.ca_file),
         "username": box.user,
         "auth": {"mechanism": "xoauth2", "token": token},

@@ -12,7 +12,7 @@ import pytest
 from dlrpoll.config import LoadedConfig, Secret, parse_settings
 from dlrpoll.sources.oauth import AccessToken
 from dlrpoll.sources.oauth.report import check_connection, token_lines
-from tests.support.dovecot_imap import DovecotImap, ImapMailbox
+from tests.support.dovecot import Dovecot, Mailbox
 from tests.support.token_server import TENANT, TokenServer, fake_jwt
 
 NOW = 2_000_000_000.0
@@ -59,41 +59,35 @@ def test_an_opaque_token_is_said_to_be_opaque() -> None:
 
 
 @pytest.fixture(scope="module")
-def dovecot() -> Iterator[DovecotImap]:
-    with DovecotImap.start() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def granting() -> dict[str, bool]:
     return {"on": True}
 
 
 @pytest.fixture(scope="module")
-def tokens(dovecot: DovecotImap, granting: dict[str, bool]) -> Iterator[TokenServer]:
+def tokens(dovecot_imap: Dovecot, granting: dict[str, bool]) -> Iterator[TokenServer]:
     def issue(user: str, token: str) -> None:
         if granting["on"]:
-            dovecot.tokens.grant(user, token)
+            dovecot_imap.token_endpoint.grant(user, token)
 
     with TokenServer(on_issue=issue) as server:
         yield server
 
 
 @pytest.fixture
-def box(dovecot: DovecotImap, tokens: TokenServer, granting: dict[str, bool]) -> ImapMailbox:
+def box(dovecot_imap: Dovecot, tokens: TokenServer, granting: dict[str, bool]) -> Mailbox:
     granting["on"] = True
-    box = dovecot.mailbox()
+    box = dovecot_imap.mailbox()
     tokens.mailbox = box.user
     return box
 
 
-def config(box: ImapMailbox, kind: str, tokens: TokenServer | None, **more: Any) -> LoadedConfig:
+def config(box: Mailbox, kind: str, tokens: TokenServer | None, **more: Any) -> LoadedConfig:
     server = box.server
     source: dict[str, Any] = {
         "name": f"check-{kind}-{box.user}",
         "kind": kind,
         "host": "127.0.0.1",
-        "port": server.imaps_port if kind == "imap" else server.pop3s_port,
+        "port": server.imaps_port if kind == "imap" else server.ssl_port,
         "ca_file": str(server.ca_file),
         "username": box.user,
     }
@@ -120,7 +114,7 @@ def report_text(loaded: LoadedConfig) -> tuple[bool, str]:
     return report.ok, "\n".join(report.text())
 
 
-def test_imap_with_a_password(box: ImapMailbox) -> None:
+def test_imap_with_a_password(box: Mailbox) -> None:
     box.deliver([b"Subject: x\r\n\r\ny\r\n"])
     ok, text = report_text(config(box, "imap", None))
     assert ok, text
@@ -132,7 +126,7 @@ def test_imap_with_a_password(box: ImapMailbox) -> None:
 
 
 @pytest.mark.parametrize("kind", ["imap", "pop3"])
-def test_microsoft_token_is_shown_decoded(box: ImapMailbox, tokens: TokenServer, kind: str) -> None:
+def test_microsoft_token_is_shown_decoded(box: Mailbox, tokens: TokenServer, kind: str) -> None:
     ok, text = report_text(config(box, kind, tokens))
     assert ok, text
     assert "signed in with: " + ("XOAUTH2" if kind == "imap" else "AUTH XOAUTH2 (two steps)") in (
@@ -144,7 +138,7 @@ def test_microsoft_token_is_shown_decoded(box: ImapMailbox, tokens: TokenServer,
 
 
 def test_a_refused_good_looking_token_points_at_exchange_steps(
-    box: ImapMailbox, tokens: TokenServer, granting: dict[str, bool]
+    box: Mailbox, tokens: TokenServer, granting: dict[str, bool]
 ) -> None:
     granting["on"] = False  # the server will not know the token: as Exchange without the SP
     ok, text = report_text(config(box, "imap", tokens))
@@ -155,7 +149,7 @@ def test_a_refused_good_looking_token_points_at_exchange_steps(
 
 
 def test_a_token_without_the_role_gets_the_permission_hint(
-    box: ImapMailbox, tokens: TokenServer
+    box: Mailbox, tokens: TokenServer
 ) -> None:
     tokens.roles = ["Mail.Read"]
     try:
@@ -172,7 +166,7 @@ def test_soap_sources_are_not_mailboxes() -> None:
     assert check_connection(loaded, loaded.settings.sources[0]) is None
 
 
-def test_pop3_with_a_password(box: ImapMailbox) -> None:
+def test_pop3_with_a_password(box: Mailbox) -> None:
     box.deliver([b"Subject: x\r\n\r\ny\r\n"])
     ok, text = report_text(config(box, "pop3", None))
     assert ok, text
@@ -182,7 +176,7 @@ def test_pop3_with_a_password(box: ImapMailbox) -> None:
     assert box.count() == 1  # nothing fetched or deleted
 
 
-def test_check_config_connect_runs_the_imap_report(box: ImapMailbox) -> None:
+def test_check_config_connect_runs_the_imap_report(box: Mailbox) -> None:
     """``check-config --connect`` for an IMAP source goes through the same report: signed in,
     the folder counted, nothing moved."""
     from dlrpoll.checks import run_checks

@@ -7,7 +7,6 @@ from __future__ import annotations
 import socket
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +15,19 @@ import pytest
 from dlrpoll.config import LoadedConfig, Settings, parse_settings
 from dlrpoll.errors import SourceAuthError, SourceConnectError
 from dlrpoll.sources import RetryPolicy, make_source
-from tests.support.dovecot import receipt_email
-from tests.support.dovecot_imap import DovecotImap, ImapMailbox
+from tests.support.dovecot import Dovecot, Mailbox, receipt_email
 from tests.support.token_server import fake_jwt
 
 XOAUTH2_REFUSAL = '{"status":"401","schemes":"bearer","scope":"mail"}'
 OAUTHBEARER_REFUSAL = '{"status":"invalid_token"}'
 
 
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[DovecotImap]:
-    with DovecotImap.start() as server:
-        yield server
-
-
 @pytest.fixture
-def box(dovecot: DovecotImap) -> ImapMailbox:
-    return dovecot.mailbox()
+def box(dovecot_imap: Dovecot) -> Mailbox:
+    return dovecot_imap.mailbox()
 
 
-def config(box: ImapMailbox, kind: str, token: dict[str, Any], **more: Any) -> LoadedConfig:
+def config(box: Mailbox, kind: str, token: dict[str, Any], **more: Any) -> LoadedConfig:
     server = box.server
     source: dict[str, Any] = {
         "name": f"oauth-{kind}",
@@ -49,7 +41,7 @@ def config(box: ImapMailbox, kind: str, token: dict[str, Any], **more: Any) -> L
     if kind == "imap":
         source |= {"port": server.imaps_port, "after_store": "delete"}
     else:
-        source |= {"port": server.pop3s_port}
+        source |= {"port": server.ssl_port}
     source |= more
     settings: Settings = parse_settings({"sources": [source]})
     return LoadedConfig(settings, None, {})
@@ -70,10 +62,10 @@ def token_file(tmp_path: Path, token: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("kind", ["imap", "pop3"])
 @pytest.mark.parametrize("mechanism", ["xoauth2", "oauthbearer"])
-def test_a_good_token_signs_in(box: ImapMailbox, tmp_path: Path, kind: str, mechanism: str) -> None:
-    token = box.server.tokens.grant(box.user)
+def test_a_good_token_signs_in(box: Mailbox, tmp_path: Path, kind: str, mechanism: str) -> None:
+    token = box.server.token_endpoint.grant(box.user)
     sign_in(config(box, kind, token_file(tmp_path, token), mechanism=mechanism))
-    assert box.server.tokens.asked[-1] == token
+    assert box.server.token_endpoint.requests[-1].token == token
 
 
 @pytest.mark.parametrize("kind", ["imap", "pop3"])
@@ -81,11 +73,11 @@ def test_a_good_token_signs_in(box: ImapMailbox, tmp_path: Path, kind: str, mech
     ("mechanism", "reason"), [("xoauth2", XOAUTH2_REFUSAL), ("oauthbearer", OAUTHBEARER_REFUSAL)]
 )
 def test_an_expired_or_wrong_token_is_refused_with_the_servers_reason(
-    box: ImapMailbox, tmp_path: Path, kind: str, mechanism: str, reason: str
+    box: Mailbox, tmp_path: Path, kind: str, mechanism: str, reason: str
 ) -> None:
-    expired = box.server.tokens.grant(box.user)
-    box.server.tokens.expire(expired)
-    other_user = box.server.tokens.grant("somebody-else")
+    expired = box.server.token_endpoint.grant(box.user)
+    box.server.token_endpoint.expire(expired)
+    other_user = box.server.token_endpoint.grant("somebody-else")
     for token in (expired, "never-issued", other_user):
         with pytest.raises(SourceAuthError) as info:
             sign_in(config(box, kind, token_file(tmp_path, token), mechanism=mechanism))
@@ -95,13 +87,13 @@ def test_an_expired_or_wrong_token_is_refused_with_the_servers_reason(
         assert token not in text  # never the token itself
 
 
-def test_a_poll_through_oauth_stores_receipts(box: ImapMailbox, tmp_path: Path) -> None:
+def test_a_poll_through_oauth_stores_receipts(box: Mailbox, tmp_path: Path) -> None:
     from dlrpoll.poller import poll_source
     from dlrpoll.store import Store
     from tests.support.clock import Clock
 
     box.deliver([receipt_email("OAUTH-1"), receipt_email("OAUTH-2")])
-    token = box.server.tokens.grant(box.user)
+    token = box.server.token_endpoint.grant(box.user)
     loaded = config(box, "imap", token_file(tmp_path, token))
     cfg = loaded.settings.sources[0]
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
@@ -115,24 +107,22 @@ def test_a_poll_through_oauth_stores_receipts(box: ImapMailbox, tmp_path: Path) 
 
 
 @pytest.mark.parametrize("kind", ["imap", "pop3"])
-def test_a_token_endpoint_failure_is_temporary(box: ImapMailbox, tmp_path: Path, kind: str) -> None:
-    token = box.server.tokens.grant(box.user)
-    box.server.tokens.fail_status = 500
+def test_a_token_endpoint_failure_is_temporary(box: Mailbox, tmp_path: Path, kind: str) -> None:
+    token = box.server.token_endpoint.grant(box.user)
+    box.server.token_endpoint.fail_with(500)
     try:
         with pytest.raises(SourceConnectError, match="busy"):
             sign_in(config(box, kind, token_file(tmp_path, token)))
     finally:
-        box.server.tokens.fail_status = None
+        box.server.token_endpoint.fail_with(None)
 
 
 @pytest.mark.parametrize("kind", ["imap", "pop3"])
-def test_a_revoked_cached_token_is_replaced_once(
-    box: ImapMailbox, tmp_path: Path, kind: str
-) -> None:
+def test_a_revoked_cached_token_is_replaced_once(box: Mailbox, tmp_path: Path, kind: str) -> None:
     # a helper that prints the next of two tokens each time it runs; both good for an hour
     tokens = [fake_jwt({"exp": 4_000_000_000, "n": n, "kind": kind}) for n in (1, 2)]
     for token in tokens:
-        box.server.tokens.grant(box.user, token)
+        box.server.token_endpoint.grant(box.user, token)
     listing = tmp_path / "tokens.txt"
     listing.write_text("\n".join(tokens))
     helper = tmp_path / "helper.py"
@@ -145,9 +135,9 @@ def test_a_revoked_cached_token_is_replaced_once(
     sign_in(loaded)  # token 1, now cached
     sign_in(loaded)  # token 1 again, from the cache: the helper is not run
     assert listing.read_text().splitlines() == [tokens[1]]
-    box.server.tokens.expire(tokens[0])  # revoked on the server's side
+    box.server.token_endpoint.expire(tokens[0])  # revoked on the server's side
     sign_in(loaded)  # refused from the cache: dropped, token 2 fetched and accepted
-    assert box.server.tokens.asked[-2:] == tokens
+    assert [r.token for r in box.server.token_endpoint.requests[-2:]] == tokens
 
 
 class Recorder:
@@ -188,11 +178,11 @@ class Recorder:
 
 
 @pytest.mark.parametrize("good", [True, False])
-def test_pop3_auth_goes_in_two_steps(box: ImapMailbox, tmp_path: Path, good: bool) -> None:
-    token = box.server.tokens.grant(box.user)
+def test_pop3_auth_goes_in_two_steps(box: Mailbox, tmp_path: Path, good: bool) -> None:
+    token = box.server.token_endpoint.grant(box.user)
     if not good:
-        box.server.tokens.expire(token)
-    recorder = Recorder(box.server.pop3_port)
+        box.server.token_endpoint.expire(token)
+    recorder = Recorder(box.server.port)
     loaded = config(
         box, "pop3", token_file(tmp_path, token), tls="none", allow_plaintext=True,
         port=recorder.port,

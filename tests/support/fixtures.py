@@ -66,7 +66,9 @@ def token_endpoint() -> Iterator[TokenEndpoint]:
 @pytest.fixture(scope="session")
 def dovecot_imap(token_endpoint: TokenEndpoint) -> Iterator[Dovecot]:
     """One private Dovecot serving POP3 (STLS, POP3S) and IMAP (STARTTLS, IMAPS), with
-    password and OAuth2 (XOAUTH2, OAUTHBEARER) sign-in, for the whole session."""
+    password and OAuth2 (XOAUTH2, OAUTHBEARER) sign-in, for the whole session (the IMAP,
+    OAuth2 and infrastructure tests). Separate from ``dovecot`` so that the POP3 tests need
+    only dovecot-pop3d and meet a server that offers passwords alone, as most do."""
     with Dovecot.start(imap=True, oauth2=token_endpoint) as server:
         yield server
 

@@ -42,8 +42,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.support.dovecot import make_ca
-from tests.support.dovecot_imap import make_server_cert
+from tests.support.tls import make_ca, make_server_cert
 
 __all__ = ["TENANT", "TokenServer", "fake_jwt", "rsa_key_and_cert"]
 
