@@ -9,11 +9,16 @@ ranged ``UPDATE``s.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, Table, Update
 
 from dlrpoll.errors import StoreError
+
+#: Parameters per INSERT statement on SQLite's fast path: a statement takes as many rows as
+#: fit (``VALUES (…), (…), …``), up to the smallest limit any SQLite build has had (999).
+GROUP_PARAMS = 999
 
 #: Rows per page when reading raw items back (payloads may be large) and per IN (...) list.
 PAGE = 200
@@ -67,7 +72,8 @@ def insert_ignore(target: Table, engine: Engine, where: str) -> Insert:
 class Bulk:
     """An executemany statement. On SQLite it runs as the driver SQL SQLAlchemy compiled
     for it, with plain tuples: no per-row parameter processing, which is most of the cost
-    of a bulk insert through Core. Elsewhere it runs through Core with dicts."""
+    of a bulk insert through Core; an insert takes :data:`GROUP_PARAMS` worth of rows per
+    statement. Elsewhere it runs through Core with dicts."""
 
     def __init__(
         self, stmt: Insert | Update, cols: Sequence[str], engine: Engine, fast: bool
@@ -81,6 +87,13 @@ class Bulk:
         self.sql = compiled.string
         # where each driver parameter is in our tuples, unless the orders agree
         self.pick = None if order == self.cols else [self.cols.index(n) for n in order]
+        # an insert's rows go in groups, many rows per statement: one VALUES list per
+        # group is a tenth cheaper than a statement run per row (and the same SQL)
+        self.group, self.group_sql = 1, self.sql
+        one = "(" + ", ".join("?" * len(order)) + ")"
+        if self.fast and isinstance(stmt, Insert) and order and self.sql.count(one) == 1:
+            self.group = GROUP_PARAMS // len(order)
+            self.group_sql = self.sql.replace(one, ", ".join([one] * self.group))
 
     def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]], count: bool = False) -> int:
         """Execute for every row; with ``count``, return how many rows it changed."""
@@ -88,8 +101,18 @@ class Bulk:
             if self.pick is not None:
                 pick = self.pick
                 rows = [tuple(row[i] for i in pick) for row in rows]
-            result = conn.exec_driver_sql(self.sql, list(rows))
-            return result.rowcount
+            size = self.group
+            full = len(rows) - len(rows) % size if size > 1 else 0
+            changed = 0  # the driver's rowcount: the rows inserted or updated
+            if full:
+                groups = [
+                    tuple(chain.from_iterable(rows[i : i + size])) for i in range(0, full, size)
+                ]
+                changed = conn.exec_driver_sql(self.group_sql, groups).rowcount
+            if full < len(rows):
+                changed += conn.exec_driver_sql(self.sql, list(rows[full:])).rowcount
+            return changed
+
         dicts = [dict(zip(self.cols, row, strict=True)) for row in rows]
         res = conn.execute(self.stmt, dicts)
         if count and res.returns_rows:
