@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam
 
 from dlrpoll.receipts.model import Receipt
 from dlrpoll.store.bulk import Bulk
@@ -87,8 +87,8 @@ class Receipts:
     """The receipts insert, and the status fold that goes with it, on a store's connections.
 
     ``serialized`` (SQLite's default): writers are serialized and ids are max(id) + 1, so
-    the new receipts are exactly the rows with ids above the largest before the insert, and
-    :meth:`~dlrpoll.store.status.StatusWriter.add_since` folds them in SQL; nothing is read
+    the new receipts are exactly the last rows, as many as the insert stored, and
+    :meth:`~dlrpoll.store.status.StatusWriter.add_last` folds them in SQL; nothing is read
     back. Otherwise the insert returns the new rows and
     :meth:`~dlrpoll.store.status.StatusWriter.add` folds them. Either way in the same
     transaction.
@@ -102,7 +102,6 @@ class Receipts:
             stmt = stmt.returning(*(receipts.c[name] for name in STATUS_INPUT))
         self._insert = Bulk(stmt, RECEIPT_COLS, db.engine, self.serialized)
         self._status = StatusWriter(db)
-        self._max_id = str(select(func.max(receipts.c.id)).compile(dialect=db.engine.dialect))
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
         """Insert ``rows`` (duplicates are skipped) and fold the new ones into
@@ -114,8 +113,7 @@ class Receipts:
             returned = conn.execute(self._insert.stmt, dicts).all()
             self._status.add(conn, sorted(returned))  # in arrival (id) order
             return len(returned)
-        before = conn.exec_driver_sql(self._max_id).scalar() or 0
         stored = self._insert.run(conn, rows)
         if stored:
-            self._status.add_since(conn, before)
+            self._status.add_last(conn, stored)
         return stored

@@ -14,9 +14,9 @@ alike). Arrival order is the receipt id, so the result does not depend on which
 transaction commits first.
 
 Which receipts of a write are new (not duplicates) comes from the insert (``receipts.py``).
-On SQLite, where writers are serialized, they are the rows with ids above the largest before
-it, and one ``INSERT … SELECT`` upsert merges each of them, as the fold of that one receipt,
-into its message's row (:meth:`StatusWriter.add_since`): nothing is read back into Python.
+On SQLite, where writers are serialized, they are the last rows, as many as it inserted, and
+one ``INSERT … SELECT`` upsert merges each of them, as the fold of that one receipt, into
+its message's row (:meth:`StatusWriter.add_last`): nothing is read back into Python.
 Elsewhere the insert returns the new rows, Python folds them per message (PostgreSQL
 refuses to update a row twice in one statement) and one executemany upsert merges the
 folds (:meth:`StatusWriter.add`; tests run that path on SQLite too). Measured slower on
@@ -170,15 +170,14 @@ def _on_conflict_merge(stmt: Any) -> Any:
     )
 
 
-def _since_upsert(engine: Engine, where: str) -> Any:
-    """SQLite's fold of one write: each receipt with an id above ``:after``, as the fold of
-    that one receipt, merged into its message's row by the upsert, in id order. SQLite runs
-    an ``INSERT … SELECT`` upsert row by row, and a fold is those merges one receipt at a
-    time, so several receipts of one message in one write come out as :func:`fold` would
-    make them (PostgreSQL refuses to update a row twice in one statement: it gets the folds
-    from Python). No value passes through Python: a new receipt costs its message row's
-    b-tree inserts, little more."""
-    rc = receipts.c
+def _last_upsert(engine: Engine, where: str) -> Any:
+    """SQLite's fold of one write: each of the last ``:new`` receipts (the write's own),
+    as the fold of that one receipt, merged into its message's row by the upsert, in id
+    order. SQLite runs an ``INSERT … SELECT`` upsert row by row, and a fold is those merges
+    one receipt at a time, so several receipts of one message in one write come out as
+    :func:`fold` would make them (PostgreSQL refuses to update a row twice in one statement:
+    it gets the folds from Python). No value passes through Python."""
+    rc, last = receipts.c, receipts.alias("last").c
     own: dict[str, Any] = {
         "receipts": literal_column("1"),
         "conflict": literal_column("0"),
@@ -187,25 +186,28 @@ def _since_upsert(engine: Engine, where: str) -> Any:
         "last_received_at": rc.received_at,
     }
     new = select(*(own[name] if name in own else rc[name] for name in MESSAGE_STATUS_COLUMNS))
-    # the WHERE also ends the SELECT before ON CONFLICT (SQLite would read a bare FROM's ON
-    # as a join's); ORDER BY follows the rowid, so it sorts nothing
-    new = new.where(rc.id > bindparam("after")).order_by(rc.id)
+    # a write's receipts have the ids after the largest before it, one after another (a
+    # new rowid is the largest + 1, and writers are serialized); the WHERE also ends the
+    # SELECT before ON CONFLICT (SQLite would read a bare FROM's ON as a join's), and the
+    # ORDER BY follows the rowid, so it sorts nothing
+    newest = select(func.max(last.id)).scalar_subquery()
+    new = new.where(rc.id > newest - bindparam("new")).order_by(rc.id)
     insert: Any = dialect_insert(message_status, engine, where)
     return _on_conflict_merge(insert.from_select(list(MESSAGE_STATUS_COLUMNS), new))
 
 
 class StatusWriter:
     """The upsert that folds new receipts into ``message_status``, on a store's connections:
-    :meth:`add_since` on SQLite, :meth:`add` elsewhere."""
+    :meth:`add_last` on SQLite, :meth:`add` elsewhere."""
 
     def __init__(self, db: Database) -> None:
         values: dict[str, Any] = {c: bindparam(c) for c in MESSAGE_STATUS_COLUMNS}
         insert: Any = dialect_insert(message_status, db.engine, db.where)
         stmt = _on_conflict_merge(insert.values(values))
         self._upsert = Bulk(stmt, MESSAGE_STATUS_COLUMNS, db.engine, db.sqlite)
-        self._since: str | None = None
+        self._last: str | None = None
         if db.sqlite:
-            self._since = str(_since_upsert(db.engine, db.where).compile(dialect=db.engine.dialect))
+            self._last = str(_last_upsert(db.engine, db.where).compile(dialect=db.engine.dialect))
 
     def add(self, conn: Connection, new_receipts: Iterable[Sequence[Any]]) -> int:
         """Fold receipts just inserted (rows in :data:`STATUS_INPUT` order) into their
@@ -215,10 +217,10 @@ class StatusWriter:
             self._upsert.run(conn, rows)
         return len(rows)
 
-    def add_since(self, conn: Connection, after: int) -> None:
-        """SQLite: fold every receipt with an id above ``after`` (the ones this transaction
-        inserted: writers are serialized) into its message's status, inside ``conn``'s
+    def add_last(self, conn: Connection, new: int) -> None:
+        """SQLite: fold the last ``new`` receipts (the ones this transaction inserted:
+        writers are serialized) into their messages' statuses, inside ``conn``'s
         transaction."""
-        if self._since is None:
-            raise AssertionError("add_since is SQLite's; other databases use add")
-        conn.exec_driver_sql(self._since, (after,))
+        if self._last is None:
+            raise AssertionError("add_last is SQLite's; other databases use add")
+        conn.exec_driver_sql(self._last, (new,))
