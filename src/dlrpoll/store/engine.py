@@ -42,6 +42,7 @@ DURABLE = "durable"
 RELAXED = "relaxed"
 
 _SQLITE_FULL = 13
+_SYNCHRONOUS = {DURABLE: "PRAGMA synchronous = FULL", RELAXED: "PRAGMA synchronous = NORMAL"}
 
 
 def describe(url: URL) -> str:
@@ -140,14 +141,15 @@ def _tune_sqlite(engine: Engine, busy_timeout: float, readonly: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        # on the driver's connection: SQLAlchemy's set-up of a call costs more than these
+        db: Any = conn.connection.driver_connection
         mode = conn.get_execution_options().get(WRITE_OPTION)
         if mode:
             # set on every write, so a relaxed one never leaks into the next durable one
-            level = "NORMAL" if mode == RELAXED else "FULL"
-            conn.exec_driver_sql(f"PRAGMA synchronous = {level}")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            db.execute(_SYNCHRONOUS[mode])
+            db.execute("BEGIN IMMEDIATE")
         else:
-            conn.exec_driver_sql("BEGIN")
+            db.execute("BEGIN")
 
 
 def map_error(exc: BaseException, where: str, busy_timeout: float) -> StoreError:

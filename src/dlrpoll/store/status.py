@@ -43,7 +43,7 @@ from sqlalchemy import (
     select,
 )
 
-from dlrpoll.store.bulk import Bulk, dialect_insert
+from dlrpoll.store.bulk import Bulk, dialect_insert, driver
 from dlrpoll.store.tables import MESSAGE_STATUS_COLUMNS, message_status, receipts
 
 if TYPE_CHECKING:  # database.py imports migrations.py, which imports this module
@@ -223,4 +223,4 @@ class StatusWriter:
         transaction."""
         if self._last is None:
             raise AssertionError("add_last is SQLite's; other databases use add")
-        conn.exec_driver_sql(self._last, (new,))
+        driver(conn).execute(self._last, (new,))
