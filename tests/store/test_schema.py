@@ -139,13 +139,20 @@ def test_pragmas_on_every_connection(sqlite_store: Store) -> None:
     with sqlite_store.engine.connect() as conn:
         got = {
             p: conn.exec_driver_sql(f"PRAGMA {p}").scalar()
-            for p in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            for p in (
+                "journal_mode",
+                "synchronous",
+                "foreign_keys",
+                "busy_timeout",
+                "wal_autocheckpoint",
+            )
         }
     assert got == {
         "journal_mode": "wal",
         "synchronous": 2,
         "foreign_keys": 1,
         "busy_timeout": 30000,
+        "wal_autocheckpoint": 4000,
     }
 
 
