@@ -1,9 +1,10 @@
 """The SQLite bulk fast path, and the dialect-neutral statement pieces the writers share.
 
 On SQLite a prepared executemany runs as the driver SQL SQLAlchemy compiled for it, with
-plain tuples (:class:`Bulk`); everywhere else it runs through Core with dicts. The SQL is
-the same either way: ``INSERT … ON CONFLICT DO NOTHING`` (:func:`insert_ignore`) and
-ranged ``UPDATE``s.
+plain tuples, on the driver's connection (:func:`driver`), an insert many rows per
+statement (:class:`Bulk`); everywhere else it runs through Core with dicts. The SQL is the
+same either way: ``INSERT … ON CONFLICT DO NOTHING`` (:func:`insert_ignore`) and ranged
+``UPDATE``s.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@
 (:mod:`~dlrpoll.store.export`); the plumbing (engine, error edge, transactions) is
 :class:`~dlrpoll.store.database.Database`, the SQLite fast path :mod:`~dlrpoll.store.bulk`.
 Dedupe is done by UNIQUE indexes and ``INSERT … ON CONFLICT DO NOTHING``, never by looking
-first. The hot path (journal, store_parsed) uses SQLAlchemy Core executemany, no ORM objects.
+first. The hot path (journal, store_parsed) runs statements compiled once, with tuples: on
+SQLite as driver SQL on the driver's connection (:mod:`~dlrpoll.store.bulk`), elsewhere as
+Core executemany; no ORM objects.
 """
 
 from __future__ import annotations
