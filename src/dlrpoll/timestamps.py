@@ -14,6 +14,9 @@ from datetime import UTC, datetime, tzinfo
 
 def to_text(when: datetime) -> str:
     """``when`` as stored text: ``2026-11-22T14:07:53.123456Z``. A naive datetime is UTC."""
+    if when.tzinfo is UTC:  # what the parsers make: twice as fast (two columns per receipt)
+        text = when.isoformat()  # "…+00:00", without ".ffffff" when that is zero
+        return text[:-6] + "Z" if when.microsecond else text[:-6] + ".000000Z"
     offset = when.utcoffset()
     if offset:
         when = when - offset

@@ -7,7 +7,7 @@ Each example runs the parse-and-store paths the poller runs (``Store.journal``, 
 parsed first and journaled with their receipts by ``Store.journal_and_store``) on an emptied
 database, and reads the maintained ``message_status`` table. It runs for both ways the store
 keeps that table: the SQL fold of each write (SQLite's) and the fold of the rows an insert
-returns (every other database's, run here on SQLite too). The rule, from the README's
+returns (every other database's), run on SQLite and on PostgreSQL. The rule, from the README's
 schema section and ``store/status.py``:
 
 - a receipt is a duplicate when scope, message id, state, done_at and error code are equal;
@@ -248,13 +248,17 @@ def stored_status(
     return quarantined, [tuple(r) for r in table], [tuple(r) for r in reference]
 
 
-@pytest.fixture(scope="module", params=["sql-fold", "returned-rows-fold"])
+@pytest.fixture(scope="module", params=["sql-fold", "returned-rows-fold", "postgresql"])
 def status_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Store]:
-    """One database per way of keeping ``message_status``, emptied before each example."""
-    path = tmp_path_factory.mktemp("dlrprop") / "dlr.sqlite"
-    store = Store(f"sqlite:///{path}", busy_timeout=5)
+    """One database per way of keeping ``message_status``, emptied before each example:
+    SQLite's own, the returned rows' on SQLite, and PostgreSQL (the returned rows')."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_urls")()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('dlrprop') / 'dlr.sqlite'}"
+    store = Store(url, busy_timeout=5)
     if request.param == "returned-rows-fold":
         store._receipts = Receipts(store, serialized=False)
     yield store

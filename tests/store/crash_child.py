@@ -30,11 +30,18 @@ def main() -> None:
         sys.stdin.read()  # block: the parent kills us here, before store_parsed
         return
 
-    @event.listens_for(store.engine, "before_cursor_execute")
-    def block(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+    def block(statement: str) -> None:
         if statement.startswith("INSERT INTO message_status"):
             print("inserted", flush=True)
             sys.stdin.read()  # the receipts are in, their statuses not yet: killed here
+
+    # on SQLite the store runs its hot statements on the driver's connection, where
+    # SQLAlchemy's events do not see them; SQLite's own trace hook does
+    if store.sqlite:
+        store.engine.dispose()  # connections opened from now on carry the hook
+        event.listen(store.engine, "connect", lambda dbapi, _rec: dbapi.set_trace_callback(block))
+    else:
+        event.listen(store.engine, "before_cursor_execute", lambda _c, _k, sql, *_a: block(sql))
 
     results = [
         ParsedRaw(e.raw_id, [Receipt(f"M{i}", State.DELIVERED, True, "DELIVRD", "smpp")])

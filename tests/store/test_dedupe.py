@@ -218,3 +218,41 @@ def test_receipt_columns_hold_what_the_receipt_says(store: Store, db_path: Path)
         "smpp",
         "2026-11-22T14:00:01.000000Z",
     )
+
+
+def test_writes_of_every_size_store_each_receipt_once_with_its_status(store: Store) -> None:
+    """On SQLite an insert goes in groups of rows per statement, then the rest row by row:
+    sizes around the group's edges, with repeats inside a write (in one group and across
+    two) and of an earlier write, store each distinct receipt once, in arrival order, and
+    fold each into its message's status."""
+    group = max(store._receipts._insert.group, 2)
+    sizes = sorted({1, group - 1, group, group + 1, 2 * group, 2 * group + 3})
+    expected: list[tuple[object, ...]] = []
+    seen: set[tuple[str, int]] = set()
+    n = 0
+    for write, size in enumerate(sizes):
+        found, new = [], len(expected)
+        for i in range(size):
+            # every 5th repeats the receipt 3 before it (often in the group before); the
+            # first of each write repeats the last of the write before
+            k = n - 3 if i % 5 == 4 else (n - 1 if i == 0 and n else n)
+            found.append(receipt(f"M{k // 2}", State.DELIVERED if k % 2 else State.ENROUTE))
+            if (k // 2, k % 2) not in seen:
+                seen.add((k // 2, k % 2))
+                expected.append((f"M{k // 2}", "DELIVERED" if k % 2 else "ENROUTE"))
+            n += 1
+        entries = store.journal("a", [item(f"w{write}-{i}") for i in range(size)], at(write))
+        results = [ParsedRaw(e.raw_id, [r]) for e, r in zip(entries, found, strict=True)]
+        counts = store.store_parsed("a", "a", results, at(write))
+        assert (counts.stored, counts.duplicates) == (len(expected) - new, size - counts.stored)
+    assert rows(store, "SELECT message_id, state FROM receipts ORDER BY id") == expected
+    status = rows(
+        store, "SELECT message_id, state, receipts FROM message_status ORDER BY message_id"
+    )
+    by_message: dict[str, list[str]] = {}
+    for message_id, state in expected:
+        by_message.setdefault(message_id, []).append(state)
+    assert status == [
+        (m, "DELIVERED" if "DELIVERED" in states else "ENROUTE", len(states))
+        for m, states in sorted(by_message.items())
+    ]

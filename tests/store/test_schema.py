@@ -139,13 +139,20 @@ def test_pragmas_on_every_connection(sqlite_store: Store) -> None:
     with sqlite_store.engine.connect() as conn:
         got = {
             p: conn.exec_driver_sql(f"PRAGMA {p}").scalar()
-            for p in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            for p in (
+                "journal_mode",
+                "synchronous",
+                "foreign_keys",
+                "busy_timeout",
+                "wal_autocheckpoint",
+            )
         }
     assert got == {
         "journal_mode": "wal",
         "synchronous": 2,
         "foreign_keys": 1,
         "busy_timeout": 30000,
+        "wal_autocheckpoint": 4000,
     }
 
 
@@ -155,11 +162,13 @@ def test_the_journal_commits_with_synchronous_full(sqlite_store: Store) -> None:
     # receipts (which the journal can redo) runs NORMAL; each write sets its own level
     seen: list[str] = []
 
-    def watch(conn: Connection, cursor: object, statement: str, *args: object) -> None:
+    def watch(statement: str) -> None:
         if statement.startswith("PRAGMA synchronous"):
             seen.append(statement.split("=")[1].strip())
 
-    event.listen(store.engine, "before_cursor_execute", watch)
+    # the store sets it on the driver's connection: SQLite's trace hook sees it
+    store.engine.dispose()
+    event.listen(store.engine, "connect", lambda dbapi, _rec: dbapi.set_trace_callback(watch))
     [entry] = store.journal("a", [item("u1")], at(0))
     store.store_parsed("a", "a", [ParsedRaw(entry.raw_id, [receipt()])], at(1))
     store.journal("a", [item("u2")], at(2))

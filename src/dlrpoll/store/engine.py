@@ -15,6 +15,11 @@ Everything SQLite-specific in dlrpoll is in this module:
 - ``busy_timeout``: a second writer waits for the lock instead of failing at once;
 - ``foreign_keys=ON``;
 - ``temp_store=MEMORY``: statement journals and small sorts stay out of temp files;
+- ``wal_autocheckpoint`` at 4000 pages (a WAL of up to ~16 MiB; SQLite's default is 1000):
+  a checkpoint copies each page once, however many commits changed it since the last one,
+  and every write changes some of the same pages again (the indexes' right edges, the
+  journal rows it marks), so checkpointing a quarter as often saves ~6% of the CPU time
+  of storing receipts (measured over 300,000 receipts on the bench-store receipts path);
 - write transactions start with ``BEGIN IMMEDIATE``: a deferred transaction that reads
   first and writes later cannot wait for the lock in WAL mode (it fails with "database is
   locked" at once when another writer committed in between), an immediate one waits.
@@ -42,6 +47,9 @@ DURABLE = "durable"
 RELAXED = "relaxed"
 
 _SQLITE_FULL = 13
+#: pages of WAL after which a commit checkpoints (see the module docstring)
+WAL_AUTOCHECKPOINT = 4000
+_SYNCHRONOUS = {DURABLE: "PRAGMA synchronous = FULL", RELAXED: "PRAGMA synchronous = NORMAL"}
 
 
 def describe(url: URL) -> str:
@@ -131,6 +139,7 @@ def _tune_sqlite(engine: Engine, busy_timeout: float, readonly: bool) -> None:
             if not readonly:  # a reader takes the file as it is (WAL, or a snapshot's)
                 _wal(cur, busy_timeout)
                 cur.execute("PRAGMA synchronous = FULL")
+                cur.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
             cur.execute("PRAGMA foreign_keys = ON")
             # statement journals and the small sorts of each write's status fold in memory,
             # not in temp files: a third of the cost of keeping message_status (status.py)
@@ -140,14 +149,15 @@ def _tune_sqlite(engine: Engine, busy_timeout: float, readonly: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        # on the driver's connection: SQLAlchemy's set-up of a call costs more than these
+        db: Any = conn.connection.driver_connection
         mode = conn.get_execution_options().get(WRITE_OPTION)
         if mode:
             # set on every write, so a relaxed one never leaks into the next durable one
-            level = "NORMAL" if mode == RELAXED else "FULL"
-            conn.exec_driver_sql(f"PRAGMA synchronous = {level}")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            db.execute(_SYNCHRONOUS[mode])
+            db.execute("BEGIN IMMEDIATE")
         else:
-            conn.exec_driver_sql("BEGIN")
+            db.execute("BEGIN")
 
 
 def map_error(exc: BaseException, where: str, busy_timeout: float) -> StoreError:

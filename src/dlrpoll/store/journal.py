@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, func, null, select,
 
 from dlrpoll.errors import StoreError
 from dlrpoll.rawitem import RawItem
-from dlrpoll.store.bulk import PAGE, Bulk, chunks
+from dlrpoll.store.bulk import PAGE, Bulk, chunks, driver
 from dlrpoll.store.database import Database
 from dlrpoll.store.tables import raw_messages
 from dlrpoll.timestamps import from_text, to_text_or_none
@@ -88,6 +88,7 @@ class Journal:
         ins_done = db.insert_ignore(rm).values({c: bindparam(c) for c in RAW_DONE_COLS})
         self._ins_raw_done = Bulk(ins_done, RAW_DONE_COLS, db.engine, fast)
         self._ins_raw_done_returning = ins_done.returning(rm.c.id, rm.c.remote_id, rm.c.sha256)
+        self._max_id = str(select(func.max(rm.c.id)).compile(dialect=db.engine.dialect))
         #: ``(n, error, at, raw_id)``: one row's outcome
         self.mark_parsed = Bulk(
             update(rm)
@@ -134,10 +135,11 @@ class Journal:
             # row went in, they got the ids after the largest before, in order; otherwise
             # the rows above it are exactly this call's (a range scan, much cheaper than
             # RETURNING through SQLAlchemy)
-            before = conn.execute(select(func.max(rm.c.id))).scalar() or 0
+            db = driver(conn)
+            before = db.execute(self._max_id).fetchone()[0] or 0
             inserted_n = bulk.run(conn, rows)
             if inserted_n == len(rows):
-                after = conn.execute(select(func.max(rm.c.id))).scalar() or 0
+                after = db.execute(self._max_id).fetchone()[0] or 0
                 if after == before + len(rows):
                     return [(before + 1 + i, True) for i in range(len(rows))]
             new_rows = conn.execute(

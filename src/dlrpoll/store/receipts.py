@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam
 
 from dlrpoll.receipts.model import Receipt
 from dlrpoll.store.bulk import Bulk
@@ -47,7 +47,8 @@ def _exprs(plan: tuple[tuple[str, Stored, bool, type], ...]) -> list[str]:
     for name, how, _nullable, _kind in plan:
         value = f"r.{name}"
         if how is Stored.STATE:
-            exprs += [f"{value}.name", f"int({value})"]
+            # the enum's own attributes: ``.name`` is a descriptor call, three times slower
+            exprs += [f"{value}._name_", f"{value}._value_"]
         elif how is Stored.FLAG:
             exprs.append(f"(1 if {value} else 0)")
         elif how is Stored.TIME:
@@ -82,18 +83,15 @@ def receipt_rows(
     return [receipt_row(raw_id, source, scope, r, at) for r in found]
 
 
-#: where each :data:`~dlrpoll.store.status.STATUS_INPUT` column but ``id`` is in a row tuple
-_STATUS_PICK = tuple(RECEIPT_COLS.index(name) for name in STATUS_INPUT[1:])
-
-
 class Receipts:
     """The receipts insert, and the status fold that goes with it, on a store's connections.
 
     ``serialized`` (SQLite's default): writers are serialized and ids are max(id) + 1, so
-    the new receipts are this insert's rows with ids above the largest before it; when all
-    went in, they are the rows given, in order, and nothing is read back. Otherwise the
-    insert returns the new rows. :class:`~dlrpoll.store.status.StatusWriter` folds them
-    into ``message_status`` in the same transaction either way.
+    the new receipts are exactly the last rows, as many as the insert stored, and
+    :meth:`~dlrpoll.store.status.StatusWriter.add_last` folds them in SQL; nothing is read
+    back. Otherwise the insert returns the new rows and
+    :meth:`~dlrpoll.store.status.StatusWriter.add` folds them. Either way in the same
+    transaction.
     """
 
     def __init__(self, db: Database, *, serialized: bool | None = None) -> None:
@@ -104,14 +102,6 @@ class Receipts:
             stmt = stmt.returning(*(receipts.c[name] for name in STATUS_INPUT))
         self._insert = Bulk(stmt, RECEIPT_COLS, db.engine, self.serialized)
         self._status = StatusWriter(db)
-        rc = receipts.c
-        self._max_id = str(select(func.max(rc.id)).compile(dialect=db.engine.dialect))
-        self._since = str(
-            select(*(rc[name] for name in STATUS_INPUT))
-            .where(rc.id > bindparam("after"))
-            .order_by(rc.id)
-            .compile(dialect=db.engine.dialect)
-        )
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
         """Insert ``rows`` (duplicates are skipped) and fold the new ones into
@@ -123,16 +113,7 @@ class Receipts:
             returned = conn.execute(self._insert.stmt, dicts).all()
             self._status.add(conn, sorted(returned))  # in arrival (id) order
             return len(returned)
-        # driver SQL: these run once per write, on SQLite only
-        before = conn.exec_driver_sql(self._max_id).scalar() or 0
         stored = self._insert.run(conn, rows)
-        if not stored:
-            return 0
-        after = conn.exec_driver_sql(self._max_id).scalar()
-        if stored == len(rows) and after == before + stored:
-            pick = _STATUS_PICK
-            new: Any = [(before + i, *[row[j] for j in pick]) for i, row in enumerate(rows, 1)]
-        else:
-            new = conn.exec_driver_sql(self._since, (before,)).all()
-        self._status.add(conn, new)
+        if stored:
+            self._status.add_last(conn, stored)
         return stored

@@ -6,7 +6,9 @@
 (:mod:`~dlrpoll.store.export`); the plumbing (engine, error edge, transactions) is
 :class:`~dlrpoll.store.database.Database`, the SQLite fast path :mod:`~dlrpoll.store.bulk`.
 Dedupe is done by UNIQUE indexes and ``INSERT … ON CONFLICT DO NOTHING``, never by looking
-first. The hot path (journal, store_parsed) uses SQLAlchemy Core executemany, no ORM objects.
+first. The hot path (journal, store_parsed) runs statements compiled once, with tuples: on
+SQLite as driver SQL on the driver's connection (:mod:`~dlrpoll.store.bulk`), elsewhere as
+Core executemany; no ORM objects.
 """
 
 from __future__ import annotations
@@ -172,15 +174,18 @@ class Store(Database):
             return StoreCounts()
         at = to_text(now)
         rows: list[tuple[Any, ...]] = []
+        add, row = rows.append, receipt_row  # the hot loop: a receipt or two per result
         counts: dict[int, int] = {}
         failures: list[tuple[Any, ...]] = []
         for result in results:
+            raw_id, found = result.raw_id, result.receipts
             if result.error is not None:
-                failures.append((None, result.error, at, result.raw_id))
-                counts.pop(result.raw_id, None)
+                failures.append((None, result.error, at, raw_id))
+                counts.pop(raw_id, None)
                 continue
-            counts[result.raw_id] = len(result.receipts)
-            rows.extend(receipt_rows(result.raw_id, source, scope, result.receipts, at))
+            counts[raw_id] = len(found)
+            for r in found:
+                add(row(raw_id, source, scope, r, at))
         with self.write(durable=False) as conn:
             stored = self._receipts.insert(conn, rows)
             if counts:
