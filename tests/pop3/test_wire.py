@@ -117,6 +117,39 @@ def test_lock_step_when_depth_is_one() -> None:
     assert script.in_flight_at_send == [0, 0, 0, 0]
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([b"+OK", b"+OK deleted", b"-ERR no such message", b"-ERR"]),
+            st.sampled_from([b"\r\n", b"\n"]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(1, 64),
+    st.integers(1, 50),
+)
+def test_one_line_answers_are_cut_in_bulk_whatever_the_chunks(
+    answers: list[tuple[bytes, bytes]], chunk: int, depth: int
+) -> None:
+    """DELE answers are read many at a time: however the bytes arrive, each answer is its
+    own line, in order, and the connection ends in step."""
+    wire, script = wire_for(b"".join(a + end for a, end in answers), chunk=chunk)
+    got = list(wire.exchange([b"DELE %d" % i for i in range(len(answers))], multiline=False,
+                             limit=100, depth=depth))  # fmt: skip
+    assert [(r.ok, r.status) for r in got] == [(a.startswith(b"+OK"), a) for a, _ in answers]
+    assert wire.clean and wire.in_flight == 0
+    assert max(script.in_flight_at_send) == 0  # a window is answered before the next one
+
+
+def test_a_one_line_answer_out_of_step_is_garbled() -> None:
+    wire, _ = wire_for(b"+OK\r\n+OK\r\nX-Header: from a body\r\n+OK\r\n")
+    with pytest.raises(WireGarbled, match="not a POP3 answer"):
+        list(wire.exchange([b"DELE 1", b"DELE 2", b"DELE 3"], multiline=False, limit=100,
+                           depth=3))  # fmt: skip
+
+
 def test_connection_closed_mid_answer_is_an_eof_and_unclean() -> None:
     wire, _ = wire_for(b"+OK\r\nFrom: x\r\n\r\nhalf a mess")
     with pytest.raises(WireEOF):

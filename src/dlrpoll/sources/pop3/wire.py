@@ -182,6 +182,34 @@ class Wire:
             self._pos = 0
         return Response(True, status, _unstuff(body), len(body))
 
+    def _lines(self, n: int) -> list[Response]:
+        """The next ``n`` one-line answers: every whole line the buffer holds is cut at
+        once; :meth:`read` (with its limits) waits for the rest."""
+        out: list[Response] = []
+        while len(out) < n:
+            if self._pos > _CHUNK:
+                del self._buf[: self._pos]
+                self._pos = 0
+            want = n - len(out)
+            rest = bytes(self._buf[self._pos :])
+            lines = rest.split(b"\n", want)
+            whole = lines[:-1] if len(lines) <= want else lines[:want]
+            if not whole:
+                out.append(self.read(False, 0))  # waits for more bytes, limits the line
+                continue
+            for line in whole:
+                status = line[:-1] if line.endswith(b"\r") else line
+                ok = status.startswith(b"+OK")
+                if not ok and not status.startswith(b"-ERR"):
+                    raise WireGarbled(f"not a POP3 answer: {status[:80]!r}")
+                out.append(Response(ok, status))
+                self._pos += len(line) + 1
+                self.in_flight -= 1
+        if self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = 0
+        return out
+
     def _discard(self, status: bytes, start: int, scan: int, limit: int) -> Response:
         """Read the rest of a body that is over its cut, keeping only its header section,
         a running digest and its size; the buffer never holds more than a chunk of it."""
@@ -230,6 +258,14 @@ class Wire:
         depth = max(1, depth)
         sent = 0
         total = len(commands)
+        if not multiline:
+            # one-line answers (DELE) are tiny: send a window, then cut its answers from
+            # the buffer together instead of one read() each
+            for start in range(0, total, depth):
+                group = commands[start : start + depth]
+                self.send(group)
+                yield from self._lines(len(group))
+            return
         while sent < total or self.in_flight:
             room = depth - self.in_flight
             # prime with a full window, then refill in small groups once answers drain
