@@ -1,7 +1,5 @@
 """``python -m dlrpoll``."""
 
-import sys
+from dlrpoll.cli import run
 
-from dlrpoll.cli import main
-
-sys.exit(main())
+run()

@@ -117,3 +117,62 @@ def test_a_world_readable_secret_file_is_refused_like_a_literal(
     assert "chmod o-rwx" in err and "s3cret" not in err
     secret.chmod(0o640)  # a group may read it (e.g. systemd credentials, a service group)
     assert main(["check-config", "--config", str(config)]) == 0
+
+
+def test_every_byte_of_output_and_log_arrives_before_the_process_ends(tmp_path: Path) -> None:
+    """The command skips the interpreter's teardown (``cli.leave``): what it printed, and
+    what it logged, must all be out first, with the exit code it returned."""
+    data = tmp_path / "many.txt"
+    data.write_text("\n".join(LINE.format(n=n) for n in range(20000)) + "\nnot a receipt\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dlrpoll", "--log-level", "DEBUG", "parse", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 20001  # 20,000 receipts and the error line of the last one
+    assert json.loads(lines[-2])["message_id"] == LINE.format(n=19999).split()[0][3:]
+    assert proc.returncode == 1  # one line could not be read
+    # print() to a pipe stays in Python's buffer until something flushes it (unless the
+    # environment says PYTHONUNBUFFERED, as some CI machines do)
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "dlrpoll", "profiles"],
+        env=buffered,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert (
+        proc.stdout
+        == subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from dlrpoll.cli import main; sys.exit(main(['profiles']))",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+    )
+    assert "twilio" in proc.stdout and "vonage" in proc.stdout
+
+
+def test_the_console_command_ends_like_python_m(tmp_path: Path) -> None:
+    """``dlrpoll`` (the installed script) and ``python -m dlrpoll`` leave the same way."""
+    script = Path(sys.executable).with_name("dlrpoll")
+    for argv in ([str(script)], [sys.executable, "-m", "dlrpoll"]):
+        proc = subprocess.run(
+            [*argv, "--config", str(tmp_path / "missing.toml"), "status"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 2 and "missing.toml" in proc.stderr, proc

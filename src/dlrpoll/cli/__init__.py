@@ -14,7 +14,9 @@ import importlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from dlrpoll import __version__
 from dlrpoll.cli import common
@@ -86,6 +88,35 @@ def _quiet_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError):  # no real file descriptor (captured in tests)
         pass
+
+
+def run() -> NoReturn:
+    """The ``dlrpoll`` console command (and ``python -m dlrpoll``): :func:`main`, then
+    :func:`leave`."""
+    leave(main())
+
+
+def leave(code: int) -> NoReturn:
+    """Exit with ``code`` once every log line and byte of output is written; skip the
+    interpreter's teardown when no other thread runs.
+
+    Tearing down the ~600 modules a poll imports (SQLAlchemy, pydantic) takes about 0.2 s,
+    a sixth of a cron poll of 10,000 e-mails, and does nothing for a process that ends
+    here: the store is closed, files are closed by the commands that write them, and the
+    log handlers and stdio are flushed below. A thread still running (none should) gets
+    the normal exit, which waits for it."""
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        _quiet_stdout()  # the reader went away, as main() handles it
+        code = code or 141
+    except (OSError, ValueError):
+        sys.exit(code)
+    if threading.active_count() > 1:
+        sys.exit(code)
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
