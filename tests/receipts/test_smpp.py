@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ import pytest
 from dlrpoll.errors import ParseError
 from dlrpoll.receipts import BUILTIN_PROFILES, Receipt, State, parse_payload, parse_text
 from dlrpoll.receipts.dates import smpp_date
-from dlrpoll.receipts.model import make_receipt
+from dlrpoll.receipts.model import RECEIPT_FIELDS, make_receipt, with_format
 from tests.receipts.conftest import fixture_bytes, fixture_lines
 
 SMPP = BUILTIN_PROFILES["smpp"]
@@ -191,6 +192,33 @@ def test_make_receipt_is_an_ordinary_frozen_receipt() -> None:
     assert fast == Receipt(*args) and hash(fast) == hash(Receipt(*args))
     with pytest.raises(AttributeError):
         fast.message_id = "2"  # type: ignore[misc]
+
+
+def test_with_format_is_dataclasses_replace() -> None:
+    """Every field carried over, match_id included when it is not the message id."""
+    base = Receipt(
+        "ab-1",
+        State.UNDELIVERABLE,
+        True,
+        "UNDELIV",
+        "keyvalue:twilio",
+        "30003",
+        datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2024, 1, 2, 3, 4, 6, tzinfo=UTC),
+        2,
+        0,
+        "+441",
+        "+442",
+        "ref",
+        "text",
+        "AB1",
+    )
+    fast = with_format(base, "email+keyvalue:twilio")
+    assert type(fast) is Receipt
+    assert fast == dataclasses.replace(base, format="email+keyvalue:twilio")
+    assert [getattr(fast, f) for f in RECEIPT_FIELDS if f != "format"] == [
+        getattr(base, f) for f in RECEIPT_FIELDS if f != "format"
+    ]
 
 
 def test_unknown_format_is_a_parse_error() -> None:

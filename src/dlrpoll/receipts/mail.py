@@ -18,7 +18,6 @@ runs in linear time.
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import email
 import email.policy
 import html
@@ -30,7 +29,7 @@ from email.message import Message
 
 from dlrpoll.errors import ParseError
 from dlrpoll.receipts.mailtext import message_id_line, report_headers, text_receipts
-from dlrpoll.receipts.model import Receipt, State
+from dlrpoll.receipts.model import Receipt, State, with_format
 from dlrpoll.receipts.plainmail import read_plain_mail
 from dlrpoll.receipts.profiles import Profile
 from dlrpoll.receipts.safety import has_surrogate, safe_receipts
@@ -298,7 +297,7 @@ def _receipts(
     out: list[Receipt] = []
     kept: set[Receipt] = set()  # a set: an e-mail may hold thousands of receipts
     for r in safe_receipts(found):
-        r = dataclasses.replace(r, format=f"email+{r.format}")
+        r = with_format(r, f"email+{r.format}")
         if r not in kept:
             kept.add(r)
             out.append(r)

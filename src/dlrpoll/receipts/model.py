@@ -140,3 +140,27 @@ def make_receipt(
     r.match_id = message_id
     r.__class__ = Receipt  # type: ignore[assignment]
     return r  # type: ignore[return-value]
+
+
+def with_format(receipt: Receipt, format: str) -> Receipt:
+    """``dataclasses.replace(receipt, format=format)``, several times faster (the same
+    builder as :func:`make_receipt`); for the e-mail parser, which relabels every receipt
+    it finds (``smpp`` → ``email+smpp``)."""
+    r = _new(_ReceiptBuilder)
+    r.message_id = receipt.message_id
+    r.state = receipt.state
+    r.final = receipt.final
+    r.provider_status = receipt.provider_status
+    r.format = format
+    r.error_code = receipt.error_code
+    r.submitted_at = receipt.submitted_at
+    r.done_at = receipt.done_at
+    r.sub = receipt.sub
+    r.dlvrd = receipt.dlvrd
+    r.src_addr = receipt.src_addr
+    r.dst_addr = receipt.dst_addr
+    r.client_ref = receipt.client_ref
+    r.text = receipt.text
+    r.match_id = receipt.match_id
+    r.__class__ = Receipt  # type: ignore[assignment]
+    return r  # type: ignore[return-value]
