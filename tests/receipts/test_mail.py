@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+import base64
+from datetime import UTC, datetime
 
 import pytest
 
@@ -168,3 +169,59 @@ def test_many_sentences_and_short_ids() -> None:
     body = "".join(f"Message {i} to +447700900555 delivered. " for i in range(300))
     got = parse_payload(f"From: a@b.example\nSubject: x\n\n{body}".encode(), "email", SMPP, UTC)
     assert [r.message_id for r in got] == [str(i) for i in range(300)]
+
+
+def _mail(head: str, body: bytes) -> bytes:
+    return ("From: dlr@smsc.example\r\nTo: dlr@site.example\r\n" + head).encode() + b"\r\n" + body
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        ("<td>id:T1</td><td>stat:DELIVRD</td><td>err:000</td>", ("T1", "DELIVRD", "000")),
+        ("<td>id:T2</td> <td>stat:DELIVRD</td>", ("T2", "DELIVRD", None)),
+        ("<th>Message ID</th><td>T3</td><th>Status</th><td>DELIVRD</td>", ("T3", "DELIVRD", None)),
+    ],
+)
+def test_html_table_cells_keep_their_own_colons(
+    cells: str, expected: tuple[str, str, str | None]
+) -> None:
+    """An Appendix B receipt laid out a field per cell is read as its line, never as
+    ``id:T1: stat:…`` (a message id ``T1:``); label/value cells become ``Key: value``."""
+    payload = _mail(
+        "Subject: DLR\r\nContent-Type: text/html\r\n", f"<table><tr>{cells}</tr></table>".encode()
+    )
+    [r] = parse_payload(payload, "email", SMPP, UTC)
+    assert (r.message_id, r.provider_status, r.error_code) == expected
+
+
+def test_a_folded_subject_is_unfolded() -> None:
+    """Mail servers fold a subject over 78 characters; an Appendix B line is longer."""
+    payload = _mail(
+        "Subject: id:K6 sub:001 dlvrd:001 submit date:2401011200\r\n"
+        " done date:2401011201 stat:DELIVRD err:000 text:Hi\r\n",
+        b"Automatic report.\r\n",
+    )
+    [r] = parse_payload(payload, "email", SMPP, UTC)
+    assert (r.message_id, r.state, r.text) == ("K6", State.DELIVERED, "Hi")
+    assert r.done_at == datetime(2024, 1, 1, 12, 1, tzinfo=UTC)
+
+
+def test_iso_8859_1_is_read_as_windows_1252() -> None:
+    """Windows mailers label Windows-1252 text ISO-8859-1 (WHATWG reads it so too)."""
+    payload = _mail(
+        'Subject: DLR\r\nContent-Type: text/plain; charset="ISO-8859-1"\r\n',
+        b"id:K5 stat:DELIVRD err:000 text:\x93quoted\x94 5\x80 caf\xe9\r\n",
+    )
+    [r] = parse_payload(payload, "email", SMPP, UTC)
+    assert r.text == "\u201cquoted\u201d 5\u20ac caf\u00e9"
+
+
+def test_a_transfer_encoding_with_a_trailing_blank_is_still_decoded() -> None:
+    line = b"id:X2 sub:001 dlvrd:001 stat:DELIVRD err:000 text:hi"
+    payload = _mail(
+        "Subject: DLR\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64 \r\n",
+        base64.b64encode(line) + b"\r\n",
+    )
+    [r] = parse_payload(payload, "email", SMPP, UTC)
+    assert (r.message_id, r.state) == ("X2", State.DELIVERED)

@@ -28,7 +28,7 @@ from email.header import Header, decode_header, make_header
 from email.message import Message
 
 from dlrpoll.errors import ParseError
-from dlrpoll.receipts.mailtext import message_id_line, report_headers, text_receipts
+from dlrpoll.receipts.mailtext import message_id_line, report_headers, text_receipts, unfold
 from dlrpoll.receipts.model import Receipt, State, with_format
 from dlrpoll.receipts.plainmail import read_plain_mail
 from dlrpoll.receipts.profiles import Profile
@@ -53,6 +53,8 @@ _BLOCK = re.compile(
     r"\b[^<>]*>",
     re.IGNORECASE,
 )
+#: what stands between two cells of a row until the row is read (:func:`_row`)
+_CELL = "\x1f"
 _CELL_GAP = re.compile(r"<\s*/t[dh]\s*>\s*<\s*t[dh]\b[^<>]*>", re.IGNORECASE)
 _DROP_START = re.compile(r"<(script|style)\b", re.IGNORECASE)
 _DROP_END = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style")}
@@ -84,13 +86,32 @@ def _drop_scripts(markup: str) -> str:
 
 
 def html_to_text(markup: str) -> str:
-    """Lines of text from HTML: one line per block, table cells as ``Key: value``."""
+    """Lines of text from HTML: one line per block; a table row's cells as ``Key: value``
+    lines when they are label and value, else joined by spaces (:func:`_row`)."""
     # line breaks in HTML source are spaces; only block elements make lines
     text = _SPACE.sub(" ", _drop_scripts(markup))
-    text = _CELL_GAP.sub(": ", text)
+    text = _CELL_GAP.sub(_CELL, text)
     text = _BLOCK.sub("\n", text)
     text = _TAG.sub("", text)
+    if _CELL in text:
+        text = "\n".join(_row(line) for line in text.split("\n"))
     return html.unescape(text)
+
+
+def _row(line: str) -> str:
+    """A table row's text. Cells that already say ``key:value`` (an Appendix B receipt
+    laid out one field per cell) are joined by spaces: joining them with ``": "`` would
+    make ``id:T1: stat:DELIVRD`` and a message id ``T1:``. Otherwise the cells are
+    labels and values: ``Status | Delivered`` is ``Status: Delivered``, and a row of
+    several such pairs gives a line per pair."""
+    cells = [c.strip() for c in line.split(_CELL)]
+    if len(cells) == 1:
+        return line
+    if any(":" in c or "=" in c for c in cells):
+        return " ".join(cells)
+    if len(cells) % 2:
+        return f"{cells[0]}: {' '.join(cells[1:])}"
+    return "\n".join(f"{k}: {v}" for k, v in zip(cells[::2], cells[1::2], strict=True))
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -105,6 +126,14 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         else:
             if not getattr(info, "_is_text_encoding", True) or info.name in _UNSAFE_CODECS:
                 charset = None
+            elif info.name == "iso8859-1":
+                # bytes 0x80-0x9F are C1 controls in ISO-8859-1, never text; Windows
+                # mailers label Windows-1252 text (quotes, the euro sign) so, and the
+                # WHATWG Encoding Standard reads the label as windows-1252 for that reason
+                try:
+                    return data.decode("cp1252")
+                except UnicodeDecodeError:  # one of the five bytes cp1252 leaves undefined
+                    pass
     if charset:
         try:
             text = data.decode(charset)
@@ -180,7 +209,7 @@ def _walk(part: Message, has_plain_sibling: bool, budget: _Budget) -> Iterator[t
         for child in children:
             if isinstance(child, Message):
                 if ctype == "message/rfc822":  # a forwarded e-mail: its subject counts too
-                    subject = _header(child, "Subject")
+                    subject = unfold(_header(child, "Subject"))
                     if subject:
                         yield "subject", subject
                 yield from _walk(child, plain, budget)
@@ -189,6 +218,10 @@ def _walk(part: Message, has_plain_sibling: bool, budget: _Budget) -> Iterator[t
         return
     if ctype == "text/html" and has_plain_sibling:
         return
+    cte = part.get("Content-Transfer-Encoding")
+    if cte is not None and str(cte) != str(cte).strip():
+        # "base64 " is base64: the email package compares the value as it is written
+        part.replace_header("Content-Transfer-Encoding", str(cte).strip())
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return
@@ -267,6 +300,7 @@ def _receipts(
     """The receipts of an e-mail given its subject, headers, ``(content type, text)`` of
     every part worth searching (``("subject", …)`` for a forwarded e-mail's subject) and
     its ``In-Reply-To`` (asked for only when the receipts are sentences)."""
+    subject = unfold(subject)
     body: list[Receipt] = []
     texts: list[str] = []
     subjects: list[str] = [subject] if subject else []
@@ -316,7 +350,7 @@ def _sentences(
 ) -> list[Receipt]:
     """Receipts worded as sentences (:mod:`.sentences`), the subject's after the body's;
     a subject repeating the body's sentence is one receipt."""
-    reply_to = in_reply_to.strip().strip("<>").strip() or None
+    reply_to = unfold(in_reply_to).strip().strip("<>").strip() or None
     ids = [message_id_line(text, profile) for text in texts]
     anywhere = next((got for got in ids if got), None)
     out: list[Receipt] = []

@@ -48,6 +48,17 @@ _MBOX_FLAGS = re.compile(r"[ROUDAF]{1,6}")
 _PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,18}[0-9]")
 
 
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def unfold(value: str) -> str:
+    """A header value as one line: RFC 5322 section 2.2.3, "unfolding is accomplished by
+    simply removing any CRLF that is immediately followed by WSP" (a bare LF too, as
+    mail arrives from some systems). A long subject, such as an Appendix B line, is
+    folded by the mail servers it passes."""
+    return _FOLD.sub("", value) if "\n" in value else value
+
+
 def report_headers(headers: Iterable[tuple[str, object]], profile: Profile) -> str:
     """``Key: value`` lines of the headers that are a report's fields (module docstring).
     ``headers`` are an e-mail's ``(name, value)`` pairs in order (``Message.items()``)."""
@@ -55,7 +66,7 @@ def report_headers(headers: Iterable[tuple[str, object]], profile: Profile) -> s
     lines: list[str] = []
     for name, value in headers:
         norm = norm_key(name)
-        text = str(value).strip()
+        text = unfold(str(value)).strip()
         if norm in _MAIL_HEADERS or norm.startswith(_MAIL_PREFIXES) or norm not in fields:
             continue
         if norm in ("to", "from") and not _PHONE.fullmatch(text):
