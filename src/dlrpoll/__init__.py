@@ -1,3 +1,3 @@
-"""dlrpoll: pull SMS delivery receipts over SOAP or POP3 into an SQLite file."""
+"""dlrpoll: pull SMS delivery receipts from SOAP inboxes and POP3 or IMAP mailboxes."""
 
 __version__ = "0.1.0"

@@ -57,7 +57,10 @@ examples:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dlrpoll",
-        description="Pull SMS delivery receipts over SOAP or POP3 into an SQLite file.",
+        description=(
+            "Pull SMS delivery receipts from SOAP inboxes and POP3 or IMAP mailboxes into "
+            "an SQLite file."
+        ),
         epilog=EPILOG,
         formatter_class=common.RawHelp,
     )

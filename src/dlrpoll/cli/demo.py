@@ -13,7 +13,7 @@ examples:
   dlrpoll demo
   sqlite3 dlrpoll-demo.sqlite 'select * from message_status'
 
-Starts a sandbox SOAP inbox and a sandbox POP3 mailbox on 127.0.0.1, loads them with sample
+Starts a sandbox SOAP inbox and two sandbox POP3 mailboxes on 127.0.0.1, loads them with sample
 receipts of every format, polls each once into ./dlrpoll-demo.sqlite (replaced on every run)
 and shows what was stored.
 """
@@ -47,10 +47,10 @@ def handle(args: argparse.Namespace) -> int:
     print("\nOne poll of each source:")
     for result in report.results:
         print(f"  {result.line()}")
-    print("\nStatus (`dlrpoll status`):\n")
+    print("\nStatus (what `dlrpoll status` shows for a configured database):\n")
     for line in format_status(report.status):
         print(f"  {line}")
-    print("\nSome messages (the message_status view, one row per message):\n")
+    print("\nSome messages (the message_status table, one row per message):\n")
     cols = ("message_id", "state", "final", "receipts", "conflict")
     table = [cols] + [tuple(str(r[c]) for c in cols) for r in report.sample]
     widths = [max(len(r[i]) for r in table) for i in range(len(cols))]
@@ -61,5 +61,9 @@ def handle(args: argparse.Namespace) -> int:
     print(
         f"  sqlite3 {database.name} "
         '"select source, parse_error from raw_messages where parse_error is not null;"'
+    )
+    print(
+        "  dlrpoll sandbox      # servers that stay up, and a config for `dlrpoll poll` and "
+        "`dlrpoll status`"
     )
     return report.exit_code
