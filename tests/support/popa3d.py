@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -215,6 +216,32 @@ class Popa3d(Server):
             with open(self.root / "passwd", "a") as passwd:
                 passwd.write(f"{user}:x:{MAIL_UID}:{MAIL_GID}::/nonexistent:/usr/sbin/nologin\n")
         return Mbox(self, user, password, path)
+
+    def sessions(self) -> int:
+        """popa3d processes still serving a connection (inetd runs one per connection, in
+        the listener's process group). A client killed mid-session leaves its popa3d to
+        notice the closed socket; until it exits it holds the mbox."""
+        group = self._children[0].proc.pid
+        count = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                comm = (entry / "comm").read_text().strip()
+                pgid = os.getpgid(int(entry.name))
+            except (OSError, ProcessLookupError):
+                continue
+            count += comm == "popa3d" and pgid == group
+        return count
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait until no popa3d session is left (:meth:`sessions`); :class:`Popa3dError`
+        after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.sessions():
+            if time.monotonic() > deadline:
+                raise Popa3dError(f"popa3d sessions still running after {timeout} s")
+            time.sleep(0.05)
 
     def connections(self) -> int:
         """Connections accepted so far (the readiness probe's included), from the log."""
