@@ -3,9 +3,6 @@ dlrpoll's (:mod:`dlrpoll.errors`), naming the source, what was being done, and t
 
 from __future__ import annotations
 
-import socket
-import ssl
-
 from imapclient import exceptions as imap_exc
 
 from dlrpoll.errors import (
@@ -13,9 +10,8 @@ from dlrpoll.errors import (
     SourceConnectError,
     SourceError,
     SourceProtocolError,
-    SourceTimeoutError,
-    SourceTLSError,
 )
+from dlrpoll.sources.neterrors import network_error
 
 __all__ = ["IO_ERRORS", "broken", "map_error", "server_text"]
 
@@ -52,35 +48,17 @@ def map_error(source: str, what: str, exc: BaseException, timeout: float) -> Sou
     """Our error for a third-party one raised while doing ``what``."""
     if isinstance(exc, SourceError):
         return exc
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return SourceTLSError(
-            source,
-            f"{what}: the server's certificate was rejected "
-            f"({getattr(exc, 'verify_message', None) or server_text(exc)}); if the server uses "
-            "a private CA, set ca_file to that CA's certificate, and check that host matches a "
-            "name in the certificate",
-        )
-    if _timed_out(exc):
-        return SourceTimeoutError(
-            source,
-            f"{what}: no answer within {timeout:g} s; check the server and the network, or "
-            "raise timeout",
-        )
-    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError | ConnectionError):
-        return SourceConnectError(
-            source, f"{what}: the connection was refused, reset or closed ({server_text(exc)})"
-        )
-    if isinstance(exc, ssl.SSLError):
-        return SourceTLSError(
-            source,
-            f"{what}: TLS failed ({getattr(exc, 'reason', None) or server_text(exc)}); check "
-            'that port and tls fit the server (IMAPS, usually 993, is tls = "ssl"; port 143 '
-            'is tls = "starttls")',
-        )
-    if isinstance(exc, socket.gaierror):
-        return SourceConnectError(source, f"{what}: cannot resolve the host name ({exc.strerror})")
-    if isinstance(exc, OSError):
-        return SourceConnectError(source, f"{what}: {exc.strerror or server_text(exc)}")
+    net = network_error(
+        source,
+        what,
+        exc,
+        timeout,
+        timed_out=_timed_out(exc),
+        text=server_text,
+        tls_hint='IMAPS, usually 993, is tls = "ssl"; port 143 is tls = "starttls"',
+    )
+    if net is not None:
+        return net
     text = server_text(exc)
     if isinstance(exc, imap_exc.IMAPClientAbortError):
         # the server said BYE or the connection dropped mid-command

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import poplib
 import re
-import socket
-import ssl
 
 from dlrpoll.errors import (
     SourceAuthError,
     SourceConnectError,
     SourceError,
     SourceProtocolError,
-    SourceTimeoutError,
-    SourceTLSError,
 )
+from dlrpoll.sources.neterrors import network_error
 from dlrpoll.sources.pop3.wire import WireTooLong
 
 __all__ = ["IO_ERRORS", "TEMPORARY_CODES", "human_size", "login_error", "map_error", "text_of"]
@@ -56,35 +53,17 @@ def map_error(source: str, what: str, exc: BaseException, timeout: float) -> Sou
     """Our error for a third-party one raised while doing ``what``."""
     if isinstance(exc, SourceError):
         return exc
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return SourceTLSError(
-            source,
-            f"{what}: the server's certificate was rejected "
-            f"({getattr(exc, 'verify_message', None) or text_of(exc)}); "
-            "if the server uses a private CA, set ca_file to that CA's certificate, and "
-            "check that host matches a name in the certificate",
-        )
-    if isinstance(exc, TimeoutError):
-        return SourceTimeoutError(
-            source,
-            f"{what}: no answer within {timeout:g} s; check the server and the network, "
-            "or raise timeout",
-        )
-    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
-        return SourceConnectError(
-            source, f"{what}: the connection was refused, reset or closed ({text_of(exc)})"
-        )
-    if isinstance(exc, ssl.SSLError):
-        return SourceTLSError(
-            source,
-            f"{what}: TLS failed ({getattr(exc, 'reason', None) or text_of(exc)}); check that "
-            'port and tls fit the server (POP3S, usually 995, is tls = "ssl"; port 110 is '
-            'tls = "starttls")',
-        )
-    if isinstance(exc, socket.gaierror):
-        return SourceConnectError(source, f"{what}: cannot resolve the host name ({exc.strerror})")
-    if isinstance(exc, OSError):
-        return SourceConnectError(source, f"{what}: {exc.strerror or text_of(exc)}")
+    net = network_error(
+        source,
+        what,
+        exc,
+        timeout,
+        timed_out=isinstance(exc, TimeoutError),
+        text=text_of,
+        tls_hint='POP3S, usually 995, is tls = "ssl"; port 110 is tls = "starttls"',
+    )
+    if net is not None:
+        return net
     if isinstance(exc, poplib.error_proto) and not (exc.args and isinstance(exc.args[0], bytes)):
         # poplib's own "-ERR EOF" (a str, where server lines are bytes): the connection
         # closed before the answer came; the server never said no
