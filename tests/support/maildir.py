@@ -106,8 +106,13 @@ def scan(maildir: Path, folder: str | None = None) -> list[StoredMessage]:
             if not entry.is_file():
                 continue
             _base, _sep, info = entry.name.partition(":2,")
-            with open(entry.path, "rb") as fh:
-                data = fh.read()
+            try:
+                with open(entry.path, "rb") as fh:
+                    data = fh.read()
+            except FileNotFoundError:
+                # expunged, or renamed (new -> cur, flags), by a session still running
+                # (a killed client's, in the crash tests) since the directory was listed
+                continue
             out.append(
                 StoredMessage(folder or INBOX, sub, entry.name, info, data, Path(entry.path))
             )
